@@ -1,0 +1,123 @@
+//! What a handler reports when it did not fail: done (with output variables) or still working
+//! (with a continuation token). Limits are checked here, before anything is sent.
+
+use std::collections::BTreeMap;
+
+use crate::JobError;
+use crate::limits::{self, CONTINUATION_TOKEN_MAX, SUMMARY_MAX};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The action is done; downstream actions read `variables` as `#{Namespace.Key}`.
+    Succeeded { variables: BTreeMap<String, String>, summary: Option<String> },
+    /// The action goes on: CodePipeline invokes the function again with `token`.
+    InProgress { token: String, summary: Option<String>, percent: Option<u8> },
+}
+
+impl Outcome {
+    pub fn succeeded() -> Self {
+        Outcome::Succeeded { variables: BTreeMap::new(), summary: None }
+    }
+
+    pub fn in_progress(token: impl Into<String>) -> Self {
+        Outcome::InProgress { token: token.into(), summary: None, percent: None }
+    }
+
+    /// Adds an output variable. Variables exist only on a finished action: on an in-progress
+    /// outcome this is a bug, caught by [`Outcome::checked`].
+    pub fn variable(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        if let Outcome::Succeeded { variables, .. } = &mut self {
+            variables.insert(key.into(), value.into());
+        }
+        self
+    }
+
+    pub fn summary(mut self, text: impl Into<String>) -> Self {
+        let text = text.into();
+        match &mut self {
+            Outcome::Succeeded { summary, .. } | Outcome::InProgress { summary, .. } => *summary = Some(text),
+        }
+        self
+    }
+
+    pub fn percent(mut self, value: u8) -> Self {
+        if let Outcome::InProgress { percent, .. } = &mut self {
+            *percent = Some(value.min(100));
+        }
+        self
+    }
+
+    /// The outcome as CodePipeline accepts it: summary cut to 2048 bytes, empty summary dropped;
+    /// an invalid variable key or token is an error of ours, reported as a failure.
+    pub fn checked(self) -> Result<Outcome, JobError> {
+        let fit = |summary: Option<String>| {
+            summary.filter(|s| !s.trim().is_empty()).map(|s| limits::truncate(&s, SUMMARY_MAX))
+        };
+        match self {
+            Outcome::Succeeded { variables, summary } => {
+                if let Some(bad) = variables.keys().find(|k| !limits::is_valid_variable_key(k)) {
+                    return Err(JobError::system(format!(
+                        "internal error: output variable name `{bad}` does not match [A-Za-z0-9@-_]+"
+                    )));
+                }
+                Ok(Outcome::Succeeded { variables, summary: fit(summary) })
+            }
+            Outcome::InProgress { token, summary, percent } => {
+                if token.is_empty() || token.len() > CONTINUATION_TOKEN_MAX {
+                    return Err(JobError::system(format!(
+                        "internal error: a continuation token must be 1 to {CONTINUATION_TOKEN_MAX} characters, this one has {}",
+                        token.len()
+                    )));
+                }
+                Ok(Outcome::InProgress { token, summary: fit(summary), percent })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn variables_only_on_success() {
+        let o = Outcome::in_progress("t").variable("A", "b");
+        assert_eq!(o, Outcome::in_progress("t"));
+        let o = Outcome::succeeded().variable("TrainingJobName", "x").checked().unwrap();
+        assert!(matches!(o, Outcome::Succeeded { variables, .. } if variables["TrainingJobName"] == "x"));
+    }
+
+    #[test]
+    fn bad_variable_key_is_an_error() {
+        let err = Outcome::succeeded().variable("Job.Name", "x").checked().unwrap_err();
+        assert!(err.message.contains("Job.Name"));
+    }
+
+    #[test]
+    fn summary_is_cut_and_empty_summary_dropped() {
+        let o = Outcome::succeeded().summary("y".repeat(3000)).checked().unwrap();
+        assert!(matches!(o, Outcome::Succeeded { summary: Some(s), .. } if s.len() == SUMMARY_MAX));
+        let o = Outcome::succeeded().summary("  ").checked().unwrap();
+        assert!(matches!(o, Outcome::Succeeded { summary: None, .. }));
+    }
+
+    #[test]
+    fn percent_is_clamped() {
+        assert!(matches!(Outcome::in_progress("t").percent(250), Outcome::InProgress { percent: Some(100), .. }));
+    }
+
+    proptest! {
+        #[test]
+        fn token_limits(len in 0usize..3000) {
+            let checked = Outcome::in_progress("a".repeat(len)).checked();
+            prop_assert_eq!(checked.is_ok(), (1..=CONTINUATION_TOKEN_MAX).contains(&len));
+        }
+
+        #[test]
+        fn checked_keys_always_valid(key in "[A-Za-z0-9@_.\\- ]{0,12}") {
+            let ok = Outcome::succeeded().variable(key.clone(), "v").checked().is_ok();
+            prop_assert_eq!(ok, limits::is_valid_variable_key(&key));
+        }
+    }
+}

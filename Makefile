@@ -1,0 +1,109 @@
+# Every check of the project, in the order CI runs them. `make test` is the one command: on a
+# fresh clone it installs the pinned tools (scripts/setup), then lints, builds and tests.
+#
+#   make setup           pinned dev tools: .venv*/ (tools/requirements/*.txt), rust targets
+#   make test            everything below, ending with `cargo test` and its summary
+#   make check-template  cfn-lint, checkov, sam validate --lint, sam build (template only)
+#   make lint            codegen check, cargo fmt --check, cargo clippy
+#   make help            this list
+#
+# Builds: clippy (check mode), cargo test (debug) and sam build (release, arm64) share the one
+# workspace target/ directory; each profile is built once.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.NOTPARALLEL:
+MAKEFLAGS += --no-print-directory
+
+VENV := .venv
+VENV_SAM := .venv-sam
+VENV_CHECKOV := .venv-checkov
+TEMPLATE := template.yaml
+# Region for the offline template checks only (nothing here talks to AWS).
+CHECK_REGION := us-east-1
+BOOTSTRAP := .aws-sam/build/StartTrainingFunction/bootstrap
+
+# SAM CLI: no telemetry, no prompt about it.
+export SAM_CLI_TELEMETRY := 0
+
+# $(call step,what is happening)
+step = @printf '\n==> %s\n' '$(1)'
+
+.PHONY: help setup test lint codegen-check fmt-check clippy cargo-test check-template \
+	cfn-lint checkov sam-validate sam-build clean-venvs
+
+help:
+	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
+
+setup:
+	$(call step,setup: pinned dev tools and rust targets (scripts/setup))
+	scripts/setup
+
+test: setup lint check-template cargo-test
+
+lint: setup codegen-check fmt-check clippy
+
+# The generator reads the SageMaker model from the pinned botocore: the venv's botocore must be
+# the generator's, or the check would compare against another API model.
+codegen-check: setup
+	@if [[ -f tools/codegen/generate.py ]]; then \
+		printf '\n==> %s\n' 'codegen: generated code matches the pinned botocore model'; \
+		echo '$(VENV)/bin/python scripts/check-botocore-pin'; \
+		$(VENV)/bin/python scripts/check-botocore-pin; \
+		echo '$(VENV)/bin/python tools/codegen/generate.py --check'; \
+		$(VENV)/bin/python tools/codegen/generate.py --check; \
+	else \
+		printf '\n==> %s\n' 'codegen: skipped (no tools/codegen/generate.py)'; \
+	fi
+
+fmt-check:
+	$(call step,rustfmt: cargo fmt --check)
+	cargo fmt --all --check
+
+clippy:
+	$(call step,clippy: every crate and target, warnings are errors)
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# The Rust tests start moto themselves (functions/test-support, from .venv). Last step of
+# `make test`, so that its summary closes the output; the totals line adds up every binary.
+cargo-test: setup
+	$(call step,cargo test: unit, integration (moto over HTTP) and doc tests)
+	@log=$$(mktemp); trap 'rm -f "$$log"' EXIT; status=0; \
+	echo 'cargo test --workspace --no-fail-fast'; \
+	cargo test --workspace --no-fail-fast 2>&1 | tee "$$log" || status=$$?; \
+	if grep -q '^test result: ' "$$log"; then \
+		awk '/^test result: /{ for (i = 4; i < NF; i++) { \
+				if ($$(i+1) ~ /^passed;?$$/) p += $$i; \
+				if ($$(i+1) ~ /^failed;?$$/) f += $$i; \
+				if ($$(i+1) ~ /^ignored;?$$/) s += $$i } } \
+			END { printf "\ntests: %d passed, %d failed, %d skipped\n", p, f, s }' "$$log"; \
+	fi; \
+	exit $$status
+
+check-template: setup cfn-lint checkov sam-validate sam-build
+
+cfn-lint: setup
+	$(call step,cfn-lint: $(TEMPLATE) after the SAM transform)
+	$(VENV)/bin/cfn-lint --regions $(CHECK_REGION) -- $(TEMPLATE)
+
+checkov: setup
+	$(call step,checkov: $(TEMPLATE) (offline; skips are justified in the template))
+	$(VENV_CHECKOV)/bin/checkov --file $(TEMPLATE) --framework cloudformation --skip-download \
+		--compact --quiet
+
+sam-validate: setup
+	$(call step,sam validate --lint: $(TEMPLATE))
+	$(VENV_SAM)/bin/sam validate --lint --region $(CHECK_REGION) --template-file $(TEMPLATE) </dev/null
+
+# The one release build: arm64, through cargo-lambda and its zig, into the shared target/.
+sam-build: setup
+	$(call step,sam build: release arm64 bootstrap (cargo lambda build --release --arm64))
+	PATH="$(CURDIR)/$(VENV_SAM)/bin:$$PATH" sam build --template-file $(TEMPLATE) </dev/null
+	@python3 -c 'import os, sys; p = sys.argv[1]; b = open(p, "rb").read(20); \
+		ok = b[:4] == b"\x7fELF" and b[18:20] == b"\xb7\x00"; \
+		print(f"{p}: {os.path.getsize(p)} bytes, " + ("arm64 ELF" if ok else "NOT an arm64 ELF")); \
+		sys.exit(0 if ok else 1)' $(BOOTSTRAP)
+
+clean-venvs:
+	rm -rf $(VENV) $(VENV_SAM) $(VENV_CHECKOV)

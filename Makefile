@@ -27,7 +27,7 @@ BOOTSTRAP := .aws-sam/build/StartTrainingFunction/bootstrap
 # SAM CLI: no telemetry, no prompt about it.
 export SAM_CLI_TELEMETRY := 0
 
-# $(call step,what is happening)
+# $(call step,what is happening): no commas in the text (they separate make arguments)
 step = @printf '\n==> %s\n' '$(1)'
 
 .PHONY: help setup test lint codegen-check fmt-check clippy cargo-test check-template \
@@ -62,13 +62,13 @@ fmt-check:
 	cargo fmt --all --check
 
 clippy:
-	$(call step,clippy: every crate and target, warnings are errors)
+	$(call step,clippy: every crate and target; warnings are errors)
 	cargo clippy --workspace --all-targets -- -D warnings
 
 # The Rust tests start moto themselves (functions/test-support, from .venv). Last step of
 # `make test`, so that its summary closes the output; the totals line adds up every binary.
 cargo-test: setup
-	$(call step,cargo test: unit, integration (moto over HTTP) and doc tests)
+	$(call step,cargo test: unit + integration (moto over HTTP) + doc tests)
 	@log=$$(mktemp); trap 'rm -f "$$log"' EXIT; status=0; \
 	echo 'cargo test --workspace --no-fail-fast'; \
 	cargo test --workspace --no-fail-fast 2>&1 | tee "$$log" || status=$$?; \

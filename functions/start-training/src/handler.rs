@@ -27,9 +27,9 @@ pub async fn handle(job: Job, sagemaker: &aws_sdk_sagemaker::Client, artifacts: 
 
     let placeholders = Placeholders::from_settings(&settings, &name);
     let request = request::load(path, &text, &placeholders).map_err(|d| JobError::config(d.to_string()))?;
-    let request = request::complete(request, &name, &settings, &job.id).map_err(JobError::config)?;
+    let request = request::complete(request, &name, &settings, &job.id);
 
-    let instance = request.resource_config.instance_type.clone().unwrap_or_default();
+    let instance = request.resource_config.as_ref().and_then(|r| r.instance_type.clone()).unwrap_or_default();
     let (arn, adopted) = start_or_adopt(sagemaker, request, &name, &job.id).await?;
     let commit = settings.commit_id.as_str();
     let short = &commit[..commit.len().min(7)];
@@ -67,13 +67,19 @@ async fn start_or_adopt(
         .map_err(|e| JobError::config(format!("trainingjob.json cannot be turned into a SageMaker request: {e}")))?;
     match call.send().await {
         Ok(out) => {
-            let arn = out.training_job_arn().to_owned();
+            let arn = out.training_job_arn().unwrap_or_default().to_owned();
             info!(training_job = name, "training job created");
             Ok((arn, false))
         }
         Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_in_use()) => {
             warn!(training_job = name, "training job name taken; checking whether it is ours");
             adopt(sagemaker, name, job_id).await.map(|arn| (arn, true))
+        }
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_limit_exceeded()) => {
+            Err(JobError::failed(format!(
+                "SageMaker quota reached (CreateTrainingJob): {}. Request a quota increase or wait for running jobs",
+                err.message().unwrap_or("resource limit exceeded")
+            )))
         }
         Err(err) => Err(sagemaker_error("CreateTrainingJob", &err)),
     }
@@ -107,8 +113,8 @@ async fn adopt(sagemaker: &aws_sdk_sagemaker::Client, name: &str, job_id: &str) 
     }
 }
 
-/// A SageMaker error as a person can act on it: their request was refused, a quota was hit, a
-/// permission is missing, or the service failed.
+/// A SageMaker error as a person can act on it: their request was refused, a permission is
+/// missing, or the service failed.
 fn sagemaker_error<E>(operation: &str, err: &aws_sdk_sagemaker::error::SdkError<E>) -> JobError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -118,9 +124,6 @@ where
         Some("ValidationException") => {
             JobError::config(format!("SageMaker refused the training request ({operation}): {detail}. Fix configuration/trainingjob.json"))
         }
-        Some("ResourceLimitExceeded") => JobError::failed(format!(
-            "SageMaker quota reached ({operation}): {detail}. Request a quota increase or wait for running jobs"
-        )),
         Some("AccessDeniedException" | "AccessDenied") => JobError::permission(format!(
             "the function is not allowed to call {operation}: {detail}. Check the function's policy in template.yaml"
         )),

@@ -1,7 +1,7 @@
 //! The training request of a commit: the model repository's trainingjob.json, placeholders
 //! filled, checked, and completed with what the pipeline owns (name and lineage tags).
 
-use config_file::{Diagnostics, Document, JsonPath};
+use config_file::{Diagnostic, Diagnostics, Document, JsonPath};
 use sagemaker_requests::CreateTrainingJobRequest;
 use sagemaker_requests::generated::Tag;
 
@@ -18,18 +18,55 @@ pub fn load(file: &str, text: &str, placeholders: &Placeholders) -> Result<Creat
     let mut doc = Document::parse(file, text)?;
     placeholders.fill(&mut doc)?;
     let request = sagemaker_requests::training_job::load(&doc)?;
-    check_action_window(&doc, &request)?;
-    Ok(request)
+    let mut problems = required_by_the_pipeline(&doc, &request);
+    problems.extend(action_window(&doc, &request));
+    problems.extend(room_for_lineage(&doc, &request));
+    if problems.is_empty() { Ok(request) } else { Err(Diagnostics(problems)) }
+}
+
+/// What the API model leaves optional but a training job of this pipeline needs: an algorithm
+/// (tuning derives its definition from it) and instances to run on.
+fn required_by_the_pipeline(doc: &Document, request: &CreateTrainingJobRequest) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    if request.algorithm_specification.is_none() && request.serverless_job_config.is_none() {
+        problems.push(doc.diagnostic(
+            &JsonPath::root(),
+            "AlgorithmSpecification is missing",
+            Some(
+                r#"add "AlgorithmSpecification": {"TrainingImage": "<image URI>", "TrainingInputMode": "File"}"#.to_owned(),
+            ),
+        ));
+    }
+    if let Some(resources) = &request.resource_config
+        && resources.instance_groups.as_ref().is_none_or(|g| g.is_empty())
+    {
+        let path = JsonPath::root().key("ResourceConfig");
+        if resources.instance_count.is_some_and(|n| n < 1) {
+            problems.push(doc.diagnostic(
+                &path.key("InstanceCount"),
+                "InstanceCount must be at least 1 when no InstanceGroups are given",
+                Some("write 1, or \"${InstanceCount}\" for the pipeline's setting".to_owned()),
+            ));
+        }
+        if resources.instance_type.is_none() {
+            problems.push(doc.diagnostic(
+                &path,
+                "ResourceConfig has neither InstanceType nor InstanceGroups",
+                Some("add \"InstanceType\": \"${InstanceType}\"".to_owned()),
+            ));
+        }
+    }
+    problems
 }
 
 /// The Tune action follows the training job and CodePipeline gives an action 24 hours in all.
-fn check_action_window(doc: &Document, request: &CreateTrainingJobRequest) -> Result<(), Diagnostics> {
-    let stopping = &request.stopping_condition;
+fn action_window(doc: &Document, request: &CreateTrainingJobRequest) -> Vec<Diagnostic> {
+    let stopping = request.stopping_condition.as_ref();
     let limits = [
-        ("MaxRuntimeInSeconds", stopping.max_runtime_in_seconds.map(i64::from)),
-        ("MaxWaitTimeInSeconds", stopping.max_wait_time_in_seconds.map(i64::from)),
+        ("MaxRuntimeInSeconds", stopping.and_then(|s| s.max_runtime_in_seconds).map(i64::from)),
+        ("MaxWaitTimeInSeconds", stopping.and_then(|s| s.max_wait_time_in_seconds).map(i64::from)),
     ];
-    let problems: Vec<_> = limits
+    limits
         .into_iter()
         .filter_map(|(field, value)| value.filter(|v| *v > ACTION_WINDOW_SECONDS).map(|v| (field, v)))
         .map(|(field, value)| {
@@ -42,9 +79,22 @@ fn check_action_window(doc: &Document, request: &CreateTrainingJobRequest) -> Re
                 )),
             )
         })
-        .collect();
-    if problems.is_empty() { Ok(()) } else { Err(Diagnostics(problems)) }
+        .collect()
 }
+
+/// The pipeline adds its lineage tags to the user's.
+fn room_for_lineage(doc: &Document, request: &CreateTrainingJobRequest) -> Option<Diagnostic> {
+    let own = request.tags.iter().flatten().filter(|t| !LINEAGE.contains(&t.key.as_str())).count();
+    (own + LINEAGE.len() > MAX_TAGS).then(|| {
+        doc.diagnostic(
+            &JsonPath::root().key("Tags"),
+            format!("{own} Tags and the pipeline's {} lineage tags are more than SageMaker's {MAX_TAGS}", LINEAGE.len()),
+            Some(format!("keep at most {} Tags", MAX_TAGS - LINEAGE.len())),
+        )
+    })
+}
+
+const LINEAGE: [&str; 5] = [tag::REPOSITORY, tag::BRANCH, tag::COMMIT, tag::EXECUTION, tag::JOB];
 
 /// Sets the pipeline's job name and adds the lineage tags (replacing user tags of the same keys).
 pub fn complete(
@@ -52,7 +102,7 @@ pub fn complete(
     name: &str,
     settings: &Settings,
     job_id: &str,
-) -> Result<CreateTrainingJobRequest, String> {
+) -> CreateTrainingJobRequest {
     request.training_job_name = Some(name.to_owned());
     let lineage = [
         (tag::REPOSITORY, settings.repository.as_deref()),
@@ -62,20 +112,13 @@ pub fn complete(
         (tag::JOB, Some(job_id)),
     ];
     let mut tags = request.tags.take().unwrap_or_default();
-    tags.retain(|t| !lineage.iter().any(|(key, _)| t.key == *key));
+    tags.retain(|t| !LINEAGE.contains(&t.key.as_str()));
     tags.extend(
         lineage
             .iter()
             .filter_map(|(key, value)| value.filter(|v| !v.is_empty()).map(|v| (key, v)))
             .map(|(key, value)| Tag { key: (*key).to_owned(), value: naming::tag_value(value) }),
     );
-    if tags.len() > MAX_TAGS {
-        return Err(format!(
-            "trainingjob.json has {} Tags; with the pipeline's {} lineage tags that is more than SageMaker's {MAX_TAGS}",
-            tags.len() - lineage.len(),
-            lineage.len()
-        ));
-    }
     request.tags = Some(tags);
-    Ok(request)
+    request
 }

@@ -60,7 +60,7 @@ async fn every_hostile_file_fails_once_with_its_reason_and_no_sagemaker_call() {
     for (file, expected) in CASES {
         let config = std::fs::read_to_string(dir.join(format!("{file}.json"))).unwrap();
         let create = mock!(aws_sdk_sagemaker::Client::create_training_job)
-            .then_output(|| CreateTrainingJobOutput::builder().training_job_arn("arn").build().unwrap());
+            .then_output(|| CreateTrainingJobOutput::builder().training_job_arn("arn").build());
         let sagemaker = sagemaker(&[&create]);
         let (store, _) = artifact_store(200, source_with(&config));
         let results = run(event("malformed-config"), &sagemaker, &store).await;

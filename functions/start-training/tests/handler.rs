@@ -25,7 +25,7 @@ fn create_ok(seen: Arc<Mutex<Vec<aws_sdk_sagemaker::operation::create_training_j
             seen.lock().unwrap().push(r.clone());
             true
         })
-        .then_output(|| CreateTrainingJobOutput::builder().training_job_arn(ARN).build().unwrap())
+        .then_output(|| CreateTrainingJobOutput::builder().training_job_arn(ARN).build())
 }
 
 fn create_err(err: fn() -> CreateTrainingJobError) -> Rule {
@@ -44,7 +44,7 @@ fn describe_ok() -> Rule {
 
 fn tags_with_job(job_id: &'static str) -> Rule {
     mock!(SageMaker::list_tags).match_requests(|r| r.resource_arn() == Some(ARN)).then_output(move || {
-        ListTagsOutput::builder().tags(Tag::builder().key("pipeline:job-id").value(job_id).build().unwrap()).build()
+        ListTagsOutput::builder().tags(Tag::builder().key("pipeline:job-id").value(job_id).build()).build()
     })
 }
 
@@ -74,7 +74,7 @@ async fn happy_path_starts_one_job_with_the_pipelines_name_and_lineage() {
     let hp = input.hyper_parameters().unwrap();
     assert_eq!(hp["sagemaker_submit_directory"], "s3://sagemaker-cicd-artifacts/source/9f2c1e4/sourcedir.tar.gz");
     assert_eq!(input.output_data_config().unwrap().s3_output_path(), Some("s3://sagemaker-cicd-artifacts/models/"));
-    let tags: Vec<(&str, &str)> = input.tags().iter().map(|t| (t.key(), t.value())).collect();
+    let tags: Vec<(&str, &str)> = input.tags().iter().map(|t| (t.key().unwrap(), t.value().unwrap())).collect();
     for expected in [
         ("team", "data-science"),
         ("pipeline:repository", "example-org/churn-model"),

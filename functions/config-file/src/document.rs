@@ -89,7 +89,13 @@ impl Document {
             }
         };
         let Some(ast) = ast else {
-            return Err(at(0, JsonPath::root(), "the file holds no JSON value".into(), None).into());
+            return Err(at(
+                0,
+                JsonPath::root(),
+                "the file holds no JSON value".into(),
+                None,
+            )
+            .into());
         };
         let mut problems = Vec::new();
         let spans = Node::build(&ast, &mut problems);
@@ -228,7 +234,13 @@ impl Document {
         }
     }
 
-    fn at(&self, offset: usize, path: &JsonPath, message: String, hint: Option<String>) -> Diagnostic {
+    fn at(
+        &self,
+        offset: usize,
+        path: &JsonPath,
+        message: String,
+        hint: Option<String>,
+    ) -> Diagnostic {
         let (line, column) = self.lines.position(&self.text, offset);
         Diagnostic {
             file: self.file.clone(),

@@ -81,18 +81,22 @@ impl JsonPath {
 
     /// The value at this path, if there is one.
     pub fn lookup<'v>(&self, root: &'v Value) -> Option<&'v Value> {
-        self.0.iter().try_fold(root, |value, segment| match segment {
-            Segment::Key(key) => value.as_object()?.get(key),
-            Segment::Index(index) => value.as_array()?.get(*index),
-        })
+        self.0
+            .iter()
+            .try_fold(root, |value, segment| match segment {
+                Segment::Key(key) => value.as_object()?.get(key),
+                Segment::Index(index) => value.as_array()?.get(*index),
+            })
     }
 
     /// The value at this path, mutably, if there is one.
     pub fn lookup_mut<'v>(&self, root: &'v mut Value) -> Option<&'v mut Value> {
-        self.0.iter().try_fold(root, |value, segment| match segment {
-            Segment::Key(key) => value.as_object_mut()?.get_mut(key),
-            Segment::Index(index) => value.as_array_mut()?.get_mut(*index),
-        })
+        self.0
+            .iter()
+            .try_fold(root, |value, segment| match segment {
+                Segment::Key(key) => value.as_object_mut()?.get_mut(key),
+                Segment::Index(index) => value.as_array_mut()?.get_mut(*index),
+            })
     }
 }
 

@@ -75,9 +75,9 @@ pub(crate) fn explain(path: JsonPath, message: &str, root: &Value) -> Explained 
             missing: Some(path.key(field.as_str())),
             message: format!("missing required field `{field}`"),
             hint: Some(format!("add `\"{field}\": ...` to {place}")),
+            remove: removable(&path),
             path,
             at_key: false,
-            remove: None,
         };
     }
     let found = path.lookup(root);
@@ -115,10 +115,14 @@ pub(crate) fn explain(path: JsonPath, message: &str, root: &Value) -> Explained 
     }
 }
 
-/// A member can be dropped from the scratch copy to go on; array elements cannot (the indices
-/// of the later ones would shift).
+/// The member to drop from the scratch copy to go on: the path itself, or for an array element
+/// the whole array (dropping one element would shift the indices of the later ones).
 fn removable(path: &JsonPath) -> Option<JsonPath> {
-    matches!(path.last(), Some(Segment::Key(_))).then(|| path.clone())
+    let segments = path.segments();
+    let last_key = segments
+        .iter()
+        .rposition(|segment| matches!(segment, Segment::Key(_)))?;
+    Some(segments[..=last_key].iter().cloned().collect())
 }
 
 /// What the type wanted, from serde's `expected ...` text.
@@ -175,7 +179,9 @@ impl Wanted {
     /// What to write instead of `value`.
     fn hint(self, value: &Value) -> Option<String> {
         match (self, value) {
-            (_, Value::Null) => Some("give a value, or leave the member out if it is optional".into()),
+            (_, Value::Null) => {
+                Some("give a value, or leave the member out if it is optional".into())
+            }
             (Self::String, Value::Number(_) | Value::Bool(_)) => {
                 Some(format!("write `\"{value}\"` (in double quotes)"))
             }
@@ -316,24 +322,71 @@ mod tests {
         let root = json!({});
         let e = explain(JsonPath::root(), "missing field `RoleArn`", &root);
         assert_eq!(e.message, "missing required field `RoleArn`");
-        assert_eq!(e.hint.as_deref(), Some("add `\"RoleArn\": ...` to the top-level object"));
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("add `\"RoleArn\": ...` to the top-level object")
+        );
         assert_eq!(e.missing, Some(JsonPath::root().key("RoleArn")));
-        assert_eq!(e.remove, None);
+        assert_eq!(e.remove, None, "the top level cannot be dropped");
         let inner = explain(JsonPath::root().key("A"), "missing field `B`", &root);
-        assert_eq!(inner.hint.as_deref(), Some("add `\"B\": ...` to the object at A"));
+        assert_eq!(
+            inner.hint.as_deref(),
+            Some("add `\"B\": ...` to the object at A")
+        );
+        assert_eq!(
+            inner.remove,
+            Some(JsonPath::root().key("A")),
+            "drop A to go on"
+        );
     }
 
     #[test]
     fn wrong_types_say_what_to_write() {
-        let root = json!({"S": 10, "I": "3600", "F": 1.5, "B": "True", "L": "x", "O": 1, "N": null});
+        let root =
+            json!({"S": 10, "I": "3600", "F": 1.5, "B": "True", "L": "x", "O": 1, "N": null});
         let cases = [
-            ("S", "a string", "expected a string, found the number `10`", "write `\"10\"` (in double quotes)"),
-            ("I", "i32", "expected a whole number (32-bit), found the string `\"3600\"`", "write `3600` without quotes"),
-            ("F", "i32", "expected a whole number (32-bit), found the number `1.5`", "write a whole number, without a decimal point"),
-            ("B", "a boolean", "expected true or false, found the string `\"True\"`", "write `true` without quotes"),
-            ("L", "a sequence", "expected a list `[...]`, found the string `\"x\"`", "write a list, e.g. `[\"x\"]`"),
-            ("O", "struct X", "expected an object `{...}`, found the number `1`", "write an object: `{\"Key\": value, ...}`"),
-            ("N", "a string", "expected a string, found null", "give a value, or leave the member out if it is optional"),
+            (
+                "S",
+                "a string",
+                "expected a string, found the number `10`",
+                "write `\"10\"` (in double quotes)",
+            ),
+            (
+                "I",
+                "i32",
+                "expected a whole number (32-bit), found the string `\"3600\"`",
+                "write `3600` without quotes",
+            ),
+            (
+                "F",
+                "i32",
+                "expected a whole number (32-bit), found the number `1.5`",
+                "write a whole number, without a decimal point",
+            ),
+            (
+                "B",
+                "a boolean",
+                "expected true or false, found the string `\"True\"`",
+                "write `true` without quotes",
+            ),
+            (
+                "L",
+                "a sequence",
+                "expected a list `[...]`, found the string `\"x\"`",
+                "write a list, e.g. `[\"x\"]`",
+            ),
+            (
+                "O",
+                "struct X",
+                "expected an object `{...}`, found the number `1`",
+                "write an object: `{\"Key\": value, ...}`",
+            ),
+            (
+                "N",
+                "a string",
+                "expected a string, found null",
+                "give a value, or leave the member out if it is optional",
+            ),
         ];
         for (key, expected, message, hint) in cases {
             let serde_message = format!("invalid type: whatever, expected {expected}");
@@ -352,7 +405,10 @@ mod tests {
             "invalid value: integer `3000000000`, expected i32",
             &root,
         );
-        assert_eq!(e.message, "`3000000000` is out of range for a whole number (32-bit)");
+        assert_eq!(
+            e.message,
+            "`3000000000` is out of range for a whole number (32-bit)"
+        );
         assert_eq!(
             e.hint.as_deref(),
             Some("write a whole number from -2147483648 to 2147483647")
@@ -360,10 +416,16 @@ mod tests {
     }
 
     #[test]
-    fn array_elements_are_not_removed() {
-        let root = json!({"L": [1]});
+    fn errors_in_array_elements_drop_the_whole_array() {
+        let root = json!({"L": [[1]]});
         let e = explain(
-            JsonPath::root().key("L").index(0),
+            JsonPath::root().key("L").index(0).index(0),
+            "invalid type: integer `1`, expected a string",
+            &root,
+        );
+        assert_eq!(e.remove, Some(JsonPath::root().key("L")));
+        let e = explain(
+            JsonPath::root().index(0),
             "invalid type: integer `1`, expected a string",
             &root,
         );

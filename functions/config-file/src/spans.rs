@@ -63,7 +63,10 @@ impl Node {
         if path.segments().len() >= MAX_DEPTH
             && matches!(value, ast::Value::Object(_) | ast::Value::Array(_))
         {
-            if !problems.iter().any(|p| matches!(p, Problem::TooDeep { .. })) {
+            if !problems
+                .iter()
+                .any(|p| matches!(p, Problem::TooDeep { .. }))
+            {
                 problems.push(Problem::TooDeep {
                     path: path.clone(),
                     at: start,
@@ -188,7 +191,11 @@ impl Lines {
             offset -= 1;
         }
         let line = self.starts.partition_point(|&start| start <= offset);
-        let line_start = self.starts.get(line.saturating_sub(1)).copied().unwrap_or(0);
+        let line_start = self
+            .starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(0);
         let column = text
             .get(line_start..offset)
             .map_or(0, |prefix| prefix.chars().count());
@@ -235,11 +242,17 @@ mod tests {
         let lines = Lines::new(text);
         let b = JsonPath::root().key("A").index(0).key("B");
         assert_eq!(lines.position(text, node.value_offset(&b)), (3, 11));
-        assert_eq!(node.key_offset(&b).map(|o| lines.position(text, o)), Some((3, 6)));
+        assert_eq!(
+            node.key_offset(&b).map(|o| lines.position(text, o)),
+            Some((3, 6))
+        );
         let missing = JsonPath::root().key("A").index(0).key("C");
         assert_eq!(lines.position(text, node.value_offset(&missing)), (3, 5));
         assert_eq!(node.key_offset(&missing), None);
-        assert_eq!(lines.position(text, node.value_offset(&JsonPath::root())), (1, 1));
+        assert_eq!(
+            lines.position(text, node.value_offset(&JsonPath::root())),
+            (1, 1)
+        );
     }
 
     #[test]

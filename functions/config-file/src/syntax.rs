@@ -96,15 +96,51 @@ mod tests {
     fn explains_the_usual_mistakes() {
         let cases = [
             (r#"{"A": 1,}"#, "trailing comma", "no trailing commas"),
-            (r#"{"A": 1 "B": 2}"#, "invalid JSON: expected `,` or `}`", "with a comma"),
-            (r#"{'A': 1}"#, "invalid JSON: key must be a string", "double quotes"),
-            (r#"{"A": 'x'}"#, "invalid JSON: expected value", "double quotes"),
-            (r#"{"A": True}"#, "invalid JSON: expected value", "true, false and null"),
-            (r#"{"A": nul}"#, "invalid JSON: expected ident", "true, false and null"),
-            (r#"{"A": x}"#, "invalid JSON: expected value", "true, false and null"),
-            ("{\"A\": 1 // note\n}", "invalid JSON: expected `,` or `}`", "no comments"),
-            (r#"{"A": 1} x"#, "unexpected text after the JSON value", "exactly one"),
-            (r#"{"A": "C:\path"}"#, "invalid escape sequence in a string", "`\\\\`"),
+            (
+                r#"{"A": 1 "B": 2}"#,
+                "invalid JSON: expected `,` or `}`",
+                "with a comma",
+            ),
+            (
+                r#"{'A': 1}"#,
+                "invalid JSON: key must be a string",
+                "double quotes",
+            ),
+            (
+                r#"{"A": 'x'}"#,
+                "invalid JSON: expected value",
+                "double quotes",
+            ),
+            (
+                r#"{"A": True}"#,
+                "invalid JSON: expected value",
+                "true, false and null",
+            ),
+            (
+                r#"{"A": nul}"#,
+                "invalid JSON: expected ident",
+                "true, false and null",
+            ),
+            (
+                r#"{"A": x}"#,
+                "invalid JSON: expected value",
+                "true, false and null",
+            ),
+            (
+                "{\"A\": 1 // note\n}",
+                "invalid JSON: expected `,` or `}`",
+                "no comments",
+            ),
+            (
+                r#"{"A": 1} x"#,
+                "unexpected text after the JSON value",
+                "exactly one",
+            ),
+            (
+                r#"{"A": "C:\path"}"#,
+                "invalid escape sequence in a string",
+                "`\\\\`",
+            ),
             ("{\"A\": \"a\nb\"}", "line break or other control", "`\\n`"),
             (r#"{"A": [1, 2"#, "the file ends too early", "close every"),
             (r#"{"A" 1}"#, "invalid JSON: expected `:`", "a colon"),

@@ -89,7 +89,10 @@ fn empty_files_and_other_top_levels_are_rejected() {
     let d = only(&d);
     assert_eq!(d.message, "the top level is a list, not an object");
     assert_eq!((d.line, d.column), (2, 3));
-    assert_eq!(only(&parse_err("\"x\"")).message, "the top level is a string, not an object");
+    assert_eq!(
+        only(&parse_err("\"x\"")).message,
+        "the top level is a string, not an object"
+    );
 }
 
 #[test]
@@ -105,7 +108,10 @@ fn duplicate_keys_are_errors_naming_both_places() {
     );
     assert_eq!(d.0[1].path.to_string(), "RoleArn");
     assert_eq!((d.0[1].line, d.0[1].column), (4, 3));
-    assert_eq!(d.0[1].message, "duplicate key `RoleArn` (first at line 2, column 3)");
+    assert_eq!(
+        d.0[1].message,
+        "duplicate key `RoleArn` (first at line 2, column 3)"
+    );
 }
 
 #[test]
@@ -124,7 +130,10 @@ fn too_deep_nesting_is_rejected_with_its_path() {
 fn a_byte_order_mark_is_accepted_and_not_counted() {
     let text = "\u{feff}{\"RoleArn\": 1}";
     let doc = Document::parse(FILE, text).unwrap_or_else(|e| panic!("{e}"));
-    let d = doc.deserialize::<Config>().err().unwrap_or_else(|| panic!("must fail"));
+    let d = doc
+        .deserialize::<Config>()
+        .err()
+        .unwrap_or_else(|| panic!("must fail"));
     assert_eq!((only(&d).line, only(&d).column), (1, 13));
 }
 
@@ -166,7 +175,12 @@ fn several_errors_are_reported_in_one_go() {
     assert_eq!(
         summary,
         vec![
-            ("MaxRuntimeInSeconds".into(), 3, 26, Some("write `3600` without quotes".into())),
+            (
+                "MaxRuntimeInSeconds".into(),
+                3,
+                26,
+                Some("write `3600` without quotes".into())
+            ),
             (
                 "HyperParameters.epochs".into(),
                 4,
@@ -215,23 +229,34 @@ fn a_wrong_value_is_not_reported_again_as_missing() {
 
 #[test]
 fn wrong_list_elements_are_reported_at_the_element() {
-    let d = deserialize_err("{\"RoleArn\": \"x\", \"InputDataConfig\": [{\"ChannelName\": \"a\"}, 7]}");
+    let d =
+        deserialize_err("{\"RoleArn\": \"x\", \"InputDataConfig\": [{\"ChannelName\": \"a\"}, 7]}");
     let d = only(&d);
     assert_eq!(d.path.to_string(), "InputDataConfig[1]");
     assert_eq!((d.line, d.column), (1, 60));
-    assert_eq!(d.hint.as_deref(), Some("write an object: `{\"Key\": value, ...}`"));
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("write an object: `{\"Key\": value, ...}`")
+    );
 }
 
 #[test]
 fn diagnostics_locate_any_path_or_its_nearest_ancestor() {
     let text = "{\n  \"InputDataConfig\": [\n    {\"ChannelName\": \"train\"}\n  ]\n}";
     let doc = Document::parse(FILE, text).unwrap_or_else(|e| panic!("{e}"));
-    let name = JsonPath::root().key("InputDataConfig").index(0).key("ChannelName");
+    let name = JsonPath::root()
+        .key("InputDataConfig")
+        .index(0)
+        .key("ChannelName");
     let d = doc.diagnostic(&name, "bad name", Some("write another".into()));
     assert_eq!((d.line, d.column), (3, 21));
     let d = doc.key_diagnostic(&name, "bad key", None);
     assert_eq!((d.line, d.column), (3, 6));
-    let absent = JsonPath::root().key("InputDataConfig").index(0).key("DataSource").key("S3Uri");
+    let absent = JsonPath::root()
+        .key("InputDataConfig")
+        .index(0)
+        .key("DataSource")
+        .key("S3Uri");
     let d = doc.diagnostic(&absent, "missing", None);
     assert_eq!((d.line, d.column), (3, 5));
     assert_eq!(d.path, absent, "the diagnostic keeps the path asked for");
@@ -246,13 +271,18 @@ fn filled_placeholders_deserialize_and_keep_positions() {
     let config: Config = doc.deserialize().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(config.max_runtime_in_seconds, Some(3600));
     assert_eq!(config.role_arn, "arn:aws:iam::123456789012:role/R");
-    let d = doc.diagnostic(&JsonPath::root().key("MaxRuntimeInSeconds"), "too long", None);
+    let d = doc.diagnostic(
+        &JsonPath::root().key("MaxRuntimeInSeconds"),
+        "too long",
+        None,
+    );
     assert_eq!((d.line, d.column), (3, 26));
 }
 
 #[test]
 fn valid_files_deserialize() {
-    let text = r#"{"RoleArn": "r", "InputDataConfig": [{"ChannelName": "train", "ContentType": null}]}"#;
+    let text =
+        r#"{"RoleArn": "r", "InputDataConfig": [{"ChannelName": "train", "ContentType": null}]}"#;
     let doc = Document::parse(FILE, text).unwrap_or_else(|e| panic!("{e}"));
     let config: Config = doc.deserialize().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(

@@ -34,9 +34,17 @@ fn assert_within(text: &str, diagnostics: &Diagnostics) {
     let lines: Vec<&str> = text.split('\n').collect();
     assert!(!diagnostics.is_empty());
     for d in diagnostics.iter() {
-        assert!(d.line >= 1 && d.line <= lines.len(), "line {} in {text:?}", d.line);
+        assert!(
+            d.line >= 1 && d.line <= lines.len(),
+            "line {} in {text:?}",
+            d.line
+        );
         let width = lines[d.line - 1].chars().count();
-        assert!(d.column >= 1 && d.column <= width + 1, "column {} in {text:?}", d.column);
+        assert!(
+            d.column >= 1 && d.column <= width + 1,
+            "column {} in {text:?}",
+            d.column
+        );
         assert!(!d.to_string().is_empty());
     }
 }

@@ -10,8 +10,9 @@ use crate::limits::{self, CONTINUATION_TOKEN_MAX, SUMMARY_MAX};
 pub enum Outcome {
     /// The action is done; downstream actions read `variables` as `#{Namespace.Key}`.
     Succeeded { variables: BTreeMap<String, String>, summary: Option<String> },
-    /// The action goes on: CodePipeline invokes the function again with `token`.
-    InProgress { token: String, summary: Option<String>, percent: Option<u8> },
+    /// The action goes on: CodePipeline invokes the function again with `token`. CodePipeline
+    /// refuses variables here; they are kept only so that [`Outcome::checked`] can refuse them.
+    InProgress { token: String, summary: Option<String>, percent: Option<u8>, variables: BTreeMap<String, String> },
 }
 
 impl Outcome {
@@ -20,14 +21,16 @@ impl Outcome {
     }
 
     pub fn in_progress(token: impl Into<String>) -> Self {
-        Outcome::InProgress { token: token.into(), summary: None, percent: None }
+        Outcome::InProgress { token: token.into(), summary: None, percent: None, variables: BTreeMap::new() }
     }
 
     /// Adds an output variable. Variables exist only on a finished action: on an in-progress
     /// outcome this is a bug, caught by [`Outcome::checked`].
     pub fn variable(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        if let Outcome::Succeeded { variables, .. } = &mut self {
-            variables.insert(key.into(), value.into());
+        match &mut self {
+            Outcome::Succeeded { variables, .. } | Outcome::InProgress { variables, .. } => {
+                variables.insert(key.into(), value.into());
+            }
         }
         self
     }
@@ -62,14 +65,19 @@ impl Outcome {
                 }
                 Ok(Outcome::Succeeded { variables, summary: fit(summary) })
             }
-            Outcome::InProgress { token, summary, percent } => {
+            Outcome::InProgress { token, summary, percent, variables } => {
+                if !variables.is_empty() {
+                    return Err(JobError::system(
+                        "internal error: output variables are only allowed once the action is done, not with a continuation token",
+                    ));
+                }
                 if token.is_empty() || token.len() > CONTINUATION_TOKEN_MAX {
                     return Err(JobError::system(format!(
                         "internal error: a continuation token must be 1 to {CONTINUATION_TOKEN_MAX} characters, this one has {}",
                         token.len()
                     )));
                 }
-                Ok(Outcome::InProgress { token, summary: fit(summary), percent })
+                Ok(Outcome::InProgress { token, summary: fit(summary), percent, variables })
             }
         }
     }
@@ -82,8 +90,8 @@ mod tests {
 
     #[test]
     fn variables_only_on_success() {
-        let o = Outcome::in_progress("t").variable("A", "b");
-        assert_eq!(o, Outcome::in_progress("t"));
+        let err = Outcome::in_progress("t").variable("A", "b").checked().unwrap_err();
+        assert!(err.message.contains("continuation token"), "{err}");
         let o = Outcome::succeeded().variable("TrainingJobName", "x").checked().unwrap();
         assert!(matches!(o, Outcome::Succeeded { variables, .. } if variables["TrainingJobName"] == "x"));
     }

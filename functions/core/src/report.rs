@@ -35,7 +35,7 @@ pub async fn put_outcome(client: &Client, job_id: &str, outcome: Outcome) -> Res
         Outcome::Succeeded { variables, summary } => request
             .set_output_variables((!variables.is_empty()).then(|| variables.into_iter().collect()))
             .set_execution_details(summary.map(|s| ExecutionDetails::builder().summary(s).build())),
-        Outcome::InProgress { token, summary, percent } => request.continuation_token(token).set_execution_details(
+        Outcome::InProgress { token, summary, percent, .. } => request.continuation_token(token).set_execution_details(
             (summary.is_some() || percent.is_some()).then(|| {
                 ExecutionDetails::builder()
                     .set_summary(summary)

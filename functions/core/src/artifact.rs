@@ -51,20 +51,44 @@ pub enum ArtifactError {
         "{artifact} is {size} bytes; the limit is {limit} bytes. Keep training data out of the \
          repository (read it from S3 in InputDataConfig) or raise the limit"
     )]
-    TooLarge { artifact: String, size: u64, limit: u64 },
-    #[error("{artifact} is not a zip archive ({reason}); the source action must produce a zip (CODE_ZIP)")]
+    TooLarge {
+        artifact: String,
+        size: u64,
+        limit: u64,
+    },
+    #[error(
+        "{artifact} is not a zip archive ({reason}); the source action must produce a zip (CODE_ZIP)"
+    )]
     NotAZip { artifact: String, reason: String },
     #[error("{artifact} has {count} entries; the limit is {limit}")]
-    TooManyEntries { artifact: String, count: usize, limit: usize },
+    TooManyEntries {
+        artifact: String,
+        count: usize,
+        limit: usize,
+    },
     #[error(
         "{artifact} would unpack to {size} bytes; the limit is {limit} bytes (a zip bomb, or data that \
          belongs in S3)"
     )]
-    TotalTooLarge { artifact: String, size: u128, limit: u64 },
-    #[error("`{path}` in {artifact} is larger than {limit} bytes uncompressed; a configuration file must be smaller")]
-    EntryTooLarge { artifact: String, path: String, limit: u64 },
+    TotalTooLarge {
+        artifact: String,
+        size: u128,
+        limit: u64,
+    },
+    #[error(
+        "`{path}` in {artifact} is larger than {limit} bytes uncompressed; a configuration file must be smaller"
+    )]
+    EntryTooLarge {
+        artifact: String,
+        path: String,
+        limit: u64,
+    },
     #[error("`{path}` in {artifact} cannot be read: {reason}")]
-    Entry { artifact: String, path: String, reason: String },
+    Entry {
+        artifact: String,
+        path: String,
+        reason: String,
+    },
     #[error("`{path}` in {artifact} is not UTF-8 text; save it as UTF-8")]
     NotUtf8 { artifact: String, path: String },
 }
@@ -97,7 +121,11 @@ impl ArtifactStore {
         let overridden = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
             .iter()
             .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()));
-        ArtifactStore { base: base.clone(), force_path_style: overridden, limits: ArtifactLimits::default() }
+        ArtifactStore {
+            base: base.clone(),
+            force_path_style: overridden,
+            limits: ArtifactLimits::default(),
+        }
     }
 
     pub fn with_limits(mut self, limits: ArtifactLimits) -> Self {
@@ -127,41 +155,81 @@ impl ArtifactStore {
     }
 
     /// Downloads `artifact` (at most `max_download_bytes`) and opens it as a zip.
-    pub async fn open(&self, credentials: &ArtifactCredentials, artifact: &InputArtifact) -> Result<SourceArchive, ArtifactError> {
-        let bytes = self.download(&self.client_for(credentials), artifact).await?;
+    pub async fn open(
+        &self,
+        credentials: &ArtifactCredentials,
+        artifact: &InputArtifact,
+    ) -> Result<SourceArchive, ArtifactError> {
+        let bytes = self
+            .download(&self.client_for(credentials), artifact)
+            .await?;
         SourceArchive::from_bytes(&artifact.to_string(), bytes, self.limits)
     }
 
-    async fn download(&self, s3: &aws_sdk_s3::Client, artifact: &InputArtifact) -> Result<Vec<u8>, ArtifactError> {
+    async fn download(
+        &self,
+        s3: &aws_sdk_s3::Client,
+        artifact: &InputArtifact,
+    ) -> Result<Vec<u8>, ArtifactError> {
         let name = artifact.to_string();
         let limit = self.limits.max_download_bytes;
-        let response = s3.get_object().bucket(&artifact.bucket).key(&artifact.key).send().await.map_err(|err| {
-            let reason = DisplayErrorContext(&err).to_string();
-            let no_such_key = err.as_service_error().is_some_and(|e| e.is_no_such_key());
-            match err.code() {
-                _ if no_such_key => ArtifactError::NotFound { artifact: name.clone(), reason },
-                Some("NoSuchKey" | "NoSuchBucket" | "NotFound") => ArtifactError::NotFound { artifact: name.clone(), reason },
-                Some("AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "ExpiredToken") => {
-                    ArtifactError::AccessDenied { artifact: name.clone(), reason }
+        let response = s3
+            .get_object()
+            .bucket(&artifact.bucket)
+            .key(&artifact.key)
+            .send()
+            .await
+            .map_err(|err| {
+                let reason = DisplayErrorContext(&err).to_string();
+                let no_such_key = err.as_service_error().is_some_and(|e| e.is_no_such_key());
+                match err.code() {
+                    _ if no_such_key => ArtifactError::NotFound {
+                        artifact: name.clone(),
+                        reason,
+                    },
+                    Some("NoSuchKey" | "NoSuchBucket" | "NotFound") => ArtifactError::NotFound {
+                        artifact: name.clone(),
+                        reason,
+                    },
+                    Some(
+                        "AccessDenied"
+                        | "InvalidAccessKeyId"
+                        | "SignatureDoesNotMatch"
+                        | "ExpiredToken",
+                    ) => ArtifactError::AccessDenied {
+                        artifact: name.clone(),
+                        reason,
+                    },
+                    _ => ArtifactError::Download {
+                        artifact: name.clone(),
+                        reason,
+                    },
                 }
-                _ => ArtifactError::Download { artifact: name.clone(), reason },
-            }
-        })?;
-        if let Some(size) = response.content_length().and_then(|n| u64::try_from(n).ok())
+            })?;
+        if let Some(size) = response
+            .content_length()
+            .and_then(|n| u64::try_from(n).ok())
             && size > limit
         {
-            return Err(ArtifactError::TooLarge { artifact: name, size, limit });
+            return Err(ArtifactError::TooLarge {
+                artifact: name,
+                size,
+                limit,
+            });
         }
         // The declared length may lie; count what actually arrives.
         let mut body = response.body;
         let mut bytes = Vec::new();
-        while let Some(chunk) = body
-            .try_next()
-            .await
-            .map_err(|e| ArtifactError::Download { artifact: name.clone(), reason: e.to_string() })?
-        {
+        while let Some(chunk) = body.try_next().await.map_err(|e| ArtifactError::Download {
+            artifact: name.clone(),
+            reason: e.to_string(),
+        })? {
             if (bytes.len() + chunk.len()) as u64 > limit {
-                return Err(ArtifactError::TooLarge { artifact: name, size: (bytes.len() + chunk.len()) as u64, limit });
+                return Err(ArtifactError::TooLarge {
+                    artifact: name,
+                    size: (bytes.len() + chunk.len()) as u64,
+                    limit,
+                });
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -178,29 +246,55 @@ pub struct SourceArchive {
 
 impl SourceArchive {
     /// Checks the central directory against the caps before any file is inflated.
-    pub fn from_bytes(name: &str, bytes: Vec<u8>, limits: ArtifactLimits) -> Result<Self, ArtifactError> {
+    pub fn from_bytes(
+        name: &str,
+        bytes: Vec<u8>,
+        limits: ArtifactLimits,
+    ) -> Result<Self, ArtifactError> {
         let artifact = name.to_owned();
         if bytes.len() as u64 > limits.max_download_bytes {
-            return Err(ArtifactError::TooLarge { artifact, size: bytes.len() as u64, limit: limits.max_download_bytes });
+            return Err(ArtifactError::TooLarge {
+                artifact,
+                size: bytes.len() as u64,
+                limit: limits.max_download_bytes,
+            });
         }
-        let zip = ZipArchive::new(Cursor::new(bytes))
-            .map_err(|e| ArtifactError::NotAZip { artifact: artifact.clone(), reason: e.to_string() })?;
+        let zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| ArtifactError::NotAZip {
+            artifact: artifact.clone(),
+            reason: e.to_string(),
+        })?;
         if zip.len() > limits.max_entries {
-            return Err(ArtifactError::TooManyEntries { artifact, count: zip.len(), limit: limits.max_entries });
+            return Err(ArtifactError::TooManyEntries {
+                artifact,
+                count: zip.len(),
+                limit: limits.max_entries,
+            });
         }
         if let Some(size) = zip.decompressed_size()
             && size > u128::from(limits.max_total_uncompressed_bytes)
         {
-            return Err(ArtifactError::TotalTooLarge { artifact, size, limit: limits.max_total_uncompressed_bytes });
+            return Err(ArtifactError::TotalTooLarge {
+                artifact,
+                size,
+                limit: limits.max_total_uncompressed_bytes,
+            });
         }
-        Ok(SourceArchive { name: artifact, zip, limits })
+        Ok(SourceArchive {
+            name: artifact,
+            zip,
+            limits,
+        })
     }
 
     /// The text of the file at `path` (e.g. `configuration/trainingjob.json`), or `None` when the
     /// artifact has no such file. Reads at most `max_entry_bytes` whatever the header claims.
     pub fn read_text(&mut self, path: &str) -> Result<Option<String>, ArtifactError> {
         let path = path.trim_start_matches("./").trim_start_matches('/');
-        let entry_error = |reason: String| ArtifactError::Entry { artifact: self.name.clone(), path: path.to_owned(), reason };
+        let entry_error = |reason: String| ArtifactError::Entry {
+            artifact: self.name.clone(),
+            path: path.to_owned(),
+            reason,
+        };
         let file = match self.zip.by_name(path) {
             Ok(file) => file,
             Err(ZipError::FileNotFound) => return Ok(None),
@@ -211,21 +305,44 @@ impl SourceArchive {
             return Err(entry_error("it is a directory".into()));
         }
         if file.size() > limit {
-            return Err(ArtifactError::EntryTooLarge { artifact: self.name.clone(), path: path.to_owned(), limit });
+            return Err(ArtifactError::EntryTooLarge {
+                artifact: self.name.clone(),
+                path: path.to_owned(),
+                limit,
+            });
         }
         let mut bytes = Vec::new();
-        file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| entry_error(e.to_string()))?;
+        file.take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| entry_error(e.to_string()))?;
         if bytes.len() as u64 > limit {
-            return Err(ArtifactError::EntryTooLarge { artifact: self.name.clone(), path: path.to_owned(), limit });
+            return Err(ArtifactError::EntryTooLarge {
+                artifact: self.name.clone(),
+                path: path.to_owned(),
+                limit,
+            });
         }
         String::from_utf8(bytes)
-            .map(|text| Some(text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text)))
-            .map_err(|_| ArtifactError::NotUtf8 { artifact: self.name.clone(), path: path.to_owned() })
+            .map(|text| {
+                Some(
+                    text.strip_prefix('\u{feff}')
+                        .map(str::to_owned)
+                        .unwrap_or(text),
+                )
+            })
+            .map_err(|_| ArtifactError::NotUtf8 {
+                artifact: self.name.clone(),
+                path: path.to_owned(),
+            })
     }
 
     /// Names of the entries, for messages such as "no such file; the artifact has ...".
     pub fn file_names(&self) -> Vec<String> {
-        self.zip.file_names().filter_map(Result::ok).map(|n| n.into_owned()).collect()
+        self.zip
+            .file_names()
+            .filter_map(Result::ok)
+            .map(|n| n.into_owned())
+            .collect()
     }
 }
 
@@ -238,8 +355,11 @@ mod tests {
     fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
         let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
         for (name, data) in files {
-            out.start_file(*name, SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated))
-                .unwrap();
+            out.start_file(
+                *name,
+                SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated),
+            )
+            .unwrap();
             out.write_all(data).unwrap();
         }
         out.finish().unwrap().into_inner()
@@ -251,22 +371,45 @@ mod tests {
 
     #[test]
     fn reads_a_file_and_reports_a_missing_one() {
-        let mut zip = open(zip_of(&[("configuration/trainingjob.json", b"{}")]), ArtifactLimits::default()).unwrap();
-        assert_eq!(zip.read_text("configuration/trainingjob.json").unwrap().as_deref(), Some("{}"));
-        assert_eq!(zip.read_text("./configuration/trainingjob.json").unwrap().as_deref(), Some("{}"));
+        let mut zip = open(
+            zip_of(&[("configuration/trainingjob.json", b"{}")]),
+            ArtifactLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            zip.read_text("configuration/trainingjob.json")
+                .unwrap()
+                .as_deref(),
+            Some("{}")
+        );
+        assert_eq!(
+            zip.read_text("./configuration/trainingjob.json")
+                .unwrap()
+                .as_deref(),
+            Some("{}")
+        );
         assert_eq!(zip.read_text("configuration/tuning.json").unwrap(), None);
-        assert_eq!(zip.file_names(), vec!["configuration/trainingjob.json".to_owned()]);
+        assert_eq!(
+            zip.file_names(),
+            vec!["configuration/trainingjob.json".to_owned()]
+        );
     }
 
     #[test]
     fn strips_a_byte_order_mark() {
-        let mut zip = open(zip_of(&[("a.json", "\u{feff}{}".as_bytes())]), ArtifactLimits::default()).unwrap();
+        let mut zip = open(
+            zip_of(&[("a.json", "\u{feff}{}".as_bytes())]),
+            ArtifactLimits::default(),
+        )
+        .unwrap();
         assert_eq!(zip.read_text("a.json").unwrap().as_deref(), Some("{}"));
     }
 
     #[test]
     fn not_a_zip() {
-        let err = open(b"this is not a zip".to_vec(), ArtifactLimits::default()).err().unwrap();
+        let err = open(b"this is not a zip".to_vec(), ArtifactLimits::default())
+            .err()
+            .unwrap();
         assert!(matches!(err, ArtifactError::NotAZip { .. }), "{err}");
         assert!(JobError::from(err).message.contains("not a zip archive"));
     }
@@ -276,14 +419,21 @@ mod tests {
         // 64 MiB of zeros deflates to a few tens of KiB.
         let bomb = zip_of(&[("zeros.bin", &vec![0u8; 64 * MIB as usize])]);
         assert!(bomb.len() < 200_000, "{}", bomb.len());
-        let limits = ArtifactLimits { max_total_uncompressed_bytes: 16 * MIB, ..ArtifactLimits::default() };
+        let limits = ArtifactLimits {
+            max_total_uncompressed_bytes: 16 * MIB,
+            ..ArtifactLimits::default()
+        };
         let err = open(bomb, limits).err().unwrap();
         assert!(matches!(err, ArtifactError::TotalTooLarge { .. }), "{err}");
     }
 
     #[test]
     fn large_entry_is_refused() {
-        let mut zip = open(zip_of(&[("big.json", &vec![b' '; 2 * MIB as usize])]), ArtifactLimits::default()).unwrap();
+        let mut zip = open(
+            zip_of(&[("big.json", &vec![b' '; 2 * MIB as usize])]),
+            ArtifactLimits::default(),
+        )
+        .unwrap();
         let err = zip.read_text("big.json").unwrap_err();
         assert!(matches!(err, ArtifactError::EntryTooLarge { .. }), "{err}");
     }
@@ -292,24 +442,49 @@ mod tests {
     fn too_many_entries_and_too_large_download() {
         let files: Vec<(String, &[u8])> = (0..20).map(|i| (format!("f{i}"), &b"x"[..])).collect();
         let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), *d)).collect();
-        let limits = ArtifactLimits { max_entries: 10, ..ArtifactLimits::default() };
-        assert!(matches!(open(zip_of(&refs), limits), Err(ArtifactError::TooManyEntries { count: 20, .. })));
-        let limits = ArtifactLimits { max_download_bytes: 10, ..ArtifactLimits::default() };
-        assert!(matches!(open(zip_of(&refs), limits), Err(ArtifactError::TooLarge { .. })));
+        let limits = ArtifactLimits {
+            max_entries: 10,
+            ..ArtifactLimits::default()
+        };
+        assert!(matches!(
+            open(zip_of(&refs), limits),
+            Err(ArtifactError::TooManyEntries { count: 20, .. })
+        ));
+        let limits = ArtifactLimits {
+            max_download_bytes: 10,
+            ..ArtifactLimits::default()
+        };
+        assert!(matches!(
+            open(zip_of(&refs), limits),
+            Err(ArtifactError::TooLarge { .. })
+        ));
     }
 
     #[test]
     fn binary_file_is_not_text() {
-        let mut zip = open(zip_of(&[("a.json", &[0xff, 0xfe, 0x00])]), ArtifactLimits::default()).unwrap();
-        assert!(matches!(zip.read_text("a.json"), Err(ArtifactError::NotUtf8 { .. })));
+        let mut zip = open(
+            zip_of(&[("a.json", &[0xff, 0xfe, 0x00])]),
+            ArtifactLimits::default(),
+        )
+        .unwrap();
+        assert!(matches!(
+            zip.read_text("a.json"),
+            Err(ArtifactError::NotUtf8 { .. })
+        ));
     }
 
     #[test]
     fn errors_map_to_failure_kinds() {
         use crate::FailureKind;
-        let nf = ArtifactError::NotFound { artifact: "a".into(), reason: "r".into() };
+        let nf = ArtifactError::NotFound {
+            artifact: "a".into(),
+            reason: "r".into(),
+        };
         assert_eq!(JobError::from(nf).kind, FailureKind::RevisionUnavailable);
-        let ad = ArtifactError::AccessDenied { artifact: "a".into(), reason: "r".into() };
+        let ad = ArtifactError::AccessDenied {
+            artifact: "a".into(),
+            reason: "r".into(),
+        };
         assert_eq!(JobError::from(ad).kind, FailureKind::PermissionError);
     }
 }

@@ -44,7 +44,10 @@ impl fmt::Display for JobError {
 
 impl JobError {
     pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
-        JobError { kind, message: message.into() }
+        JobError {
+            kind,
+            message: message.into(),
+        }
     }
     pub fn config(message: impl Into<String>) -> Self {
         Self::new(FailureKind::ConfigurationError, message)

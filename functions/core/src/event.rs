@@ -27,7 +27,11 @@ pub struct InputArtifact {
 
 impl fmt::Display for InputArtifact {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "input artifact {} (s3://{}/{})", self.name, self.bucket, self.key)
+        write!(
+            f,
+            "input artifact {} (s3://{}/{})",
+            self.name, self.bucket, self.key
+        )
     }
 }
 
@@ -67,9 +71,14 @@ impl Job {
             .map(str::to_owned)
             .ok_or_else(|| EventError::NotAJob("no `CodePipeline.job.id` field".into()))?;
         if !is_job_id(&job_id) {
-            return Err(EventError::NotAJob("`CodePipeline.job.id` is not a job id".into()));
+            return Err(EventError::NotAJob(
+                "`CodePipeline.job.id` is not a job id".into(),
+            ));
         }
-        let malformed = |reason: String| EventError::Malformed { job_id: job_id.clone(), reason };
+        let malformed = |reason: String| EventError::Malformed {
+            job_id: job_id.clone(),
+            reason,
+        };
 
         // serde_json's messages name the field and type, never the value: safe to report.
         let event: CodePipelineJobEvent =
@@ -84,7 +93,11 @@ impl Job {
                 let s3 = artifact.location.s3_location;
                 match (s3.bucket_name, s3.object_key) {
                     (Some(bucket), Some(key)) if !bucket.is_empty() && !key.is_empty() => {
-                        Ok(InputArtifact { name: artifact.name.unwrap_or_else(|| format!("#{i}")), bucket, key })
+                        Ok(InputArtifact {
+                            name: artifact.name.unwrap_or_else(|| format!("#{i}")),
+                            bucket,
+                            key,
+                        })
                     }
                     _ => Err(malformed(format!("input artifact #{i} has no S3 location"))),
                 }
@@ -113,16 +126,24 @@ impl Job {
     /// The input artifact called `name`, or the only one when `name` is `None`.
     pub fn input_artifact(&self, name: Option<&str>) -> Result<&InputArtifact, crate::JobError> {
         let names = || {
-            self.input_artifacts.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
+            self.input_artifacts
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         match name {
-            Some(name) => self.input_artifacts.iter().find(|a| a.name == name).ok_or_else(|| {
-                crate::JobError::config(format!(
-                    "the action has no input artifact named `{name}` (it has: {}). \
+            Some(name) => self
+                .input_artifacts
+                .iter()
+                .find(|a| a.name == name)
+                .ok_or_else(|| {
+                    crate::JobError::config(format!(
+                        "the action has no input artifact named `{name}` (it has: {}). \
                      Set InputArtifacts of the action in template.yaml.",
-                    names()
-                ))
-            }),
+                        names()
+                    ))
+                }),
             None => match self.input_artifacts.as_slice() {
                 [only] => Ok(only),
                 [] => Err(crate::JobError::config(
@@ -142,7 +163,9 @@ fn is_job_id(id: &str) -> bool {
     let groups: Vec<&str> = id.split('-').collect();
     groups.len() == 5
         && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, len)| {
-            g.len() == len && g.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            g.len() == len
+                && g.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         })
 }
 
@@ -151,17 +174,24 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const AWS_SAMPLE: &str = include_str!("../tests/fixtures/codepipeline-job-event.aws-sample.json");
+    const AWS_SAMPLE: &str =
+        include_str!("../tests/fixtures/codepipeline-job-event.aws-sample.json");
 
     #[test]
     fn reads_the_aws_sample_event() {
         let job = Job::from_event(serde_json::from_str(AWS_SAMPLE).unwrap()).unwrap();
         assert_eq!(job.id, "11111111-abcd-1111-abcd-111111abcdef");
-        assert_eq!(job.user_parameters.as_deref(), Some("some-input-such-as-a-URL"));
+        assert_eq!(
+            job.user_parameters.as_deref(),
+            Some("some-input-such-as-a-URL")
+        );
         assert_eq!(job.input_artifacts.len(), 1);
         assert_eq!(job.input_artifacts[0].name, "ArtifactName");
         assert_eq!(job.credentials.access_key_id, "AKIAIOSFODNN7EXAMPLE");
-        assert_eq!(job.continuation_token.as_deref(), Some("A continuation token if continuing job"));
+        assert_eq!(
+            job.continuation_token.as_deref(),
+            Some("A continuation token if continuing job")
+        );
     }
 
     #[test]
@@ -175,7 +205,10 @@ mod tests {
 
     #[test]
     fn an_event_without_a_job_id_is_not_a_job() {
-        assert!(matches!(Job::from_event(json!({})), Err(EventError::NotAJob(_))));
+        assert!(matches!(
+            Job::from_event(json!({})),
+            Err(EventError::NotAJob(_))
+        ));
         assert!(matches!(
             Job::from_event(json!({"CodePipeline.job": {"id": "not-a-uuid"}})),
             Err(EventError::NotAJob(_))
@@ -184,9 +217,12 @@ mod tests {
 
     #[test]
     fn a_broken_job_keeps_its_id_so_it_can_be_failed() {
-        let event = json!({"CodePipeline.job": {"id": "11111111-abcd-1111-abcd-111111abcdef", "data": 7}});
+        let event =
+            json!({"CodePipeline.job": {"id": "11111111-abcd-1111-abcd-111111abcdef", "data": 7}});
         match Job::from_event(event) {
-            Err(EventError::Malformed { job_id, .. }) => assert_eq!(job_id, "11111111-abcd-1111-abcd-111111abcdef"),
+            Err(EventError::Malformed { job_id, .. }) => {
+                assert_eq!(job_id, "11111111-abcd-1111-abcd-111111abcdef")
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -195,15 +231,24 @@ mod tests {
     fn missing_credentials_are_reported() {
         let mut event: serde_json::Value = serde_json::from_str(AWS_SAMPLE).unwrap();
         event["CodePipeline.job"]["data"]["artifactCredentials"] = json!({});
-        assert!(matches!(Job::from_event(event), Err(EventError::Malformed { .. })));
+        assert!(matches!(
+            Job::from_event(event),
+            Err(EventError::Malformed { .. })
+        ));
     }
 
     #[test]
     fn picks_input_artifacts_by_name() {
         let job = Job::from_event(serde_json::from_str(AWS_SAMPLE).unwrap()).unwrap();
         assert_eq!(job.input_artifact(None).unwrap().name, "ArtifactName");
-        assert_eq!(job.input_artifact(Some("ArtifactName")).unwrap().name, "ArtifactName");
+        assert_eq!(
+            job.input_artifact(Some("ArtifactName")).unwrap().name,
+            "ArtifactName"
+        );
         let err = job.input_artifact(Some("SourceOutput")).unwrap_err();
-        assert!(err.message.contains("SourceOutput") && err.message.contains("ArtifactName"), "{err}");
+        assert!(
+            err.message.contains("SourceOutput") && err.message.contains("ArtifactName"),
+            "{err}"
+        );
     }
 }

@@ -9,19 +9,35 @@ use crate::limits::{self, CONTINUATION_TOKEN_MAX, SUMMARY_MAX};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The action is done; downstream actions read `variables` as `#{Namespace.Key}`.
-    Succeeded { variables: BTreeMap<String, String>, summary: Option<String> },
+    Succeeded {
+        variables: BTreeMap<String, String>,
+        summary: Option<String>,
+    },
     /// The action goes on: CodePipeline invokes the function again with `token`. CodePipeline
     /// refuses variables here; they are kept only so that [`Outcome::checked`] can refuse them.
-    InProgress { token: String, summary: Option<String>, percent: Option<u8>, variables: BTreeMap<String, String> },
+    InProgress {
+        token: String,
+        summary: Option<String>,
+        percent: Option<u8>,
+        variables: BTreeMap<String, String>,
+    },
 }
 
 impl Outcome {
     pub fn succeeded() -> Self {
-        Outcome::Succeeded { variables: BTreeMap::new(), summary: None }
+        Outcome::Succeeded {
+            variables: BTreeMap::new(),
+            summary: None,
+        }
     }
 
     pub fn in_progress(token: impl Into<String>) -> Self {
-        Outcome::InProgress { token: token.into(), summary: None, percent: None, variables: BTreeMap::new() }
+        Outcome::InProgress {
+            token: token.into(),
+            summary: None,
+            percent: None,
+            variables: BTreeMap::new(),
+        }
     }
 
     /// Adds an output variable. Variables exist only on a finished action: on an in-progress
@@ -38,7 +54,9 @@ impl Outcome {
     pub fn summary(mut self, text: impl Into<String>) -> Self {
         let text = text.into();
         match &mut self {
-            Outcome::Succeeded { summary, .. } | Outcome::InProgress { summary, .. } => *summary = Some(text),
+            Outcome::Succeeded { summary, .. } | Outcome::InProgress { summary, .. } => {
+                *summary = Some(text)
+            }
         }
         self
     }
@@ -54,7 +72,9 @@ impl Outcome {
     /// an invalid variable key or token is an error of ours, reported as a failure.
     pub fn checked(self) -> Result<Outcome, JobError> {
         let fit = |summary: Option<String>| {
-            summary.filter(|s| !s.trim().is_empty()).map(|s| limits::truncate(&s, SUMMARY_MAX))
+            summary
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| limits::truncate(&s, SUMMARY_MAX))
         };
         match self {
             Outcome::Succeeded { variables, summary } => {
@@ -63,9 +83,17 @@ impl Outcome {
                         "internal error: output variable name `{bad}` does not match [A-Za-z0-9@-_]+"
                     )));
                 }
-                Ok(Outcome::Succeeded { variables, summary: fit(summary) })
+                Ok(Outcome::Succeeded {
+                    variables,
+                    summary: fit(summary),
+                })
             }
-            Outcome::InProgress { token, summary, percent, variables } => {
+            Outcome::InProgress {
+                token,
+                summary,
+                percent,
+                variables,
+            } => {
                 if !variables.is_empty() {
                     return Err(JobError::system(
                         "internal error: output variables are only allowed once the action is done, not with a continuation token",
@@ -77,7 +105,12 @@ impl Outcome {
                         token.len()
                     )));
                 }
-                Ok(Outcome::InProgress { token, summary: fit(summary), percent, variables })
+                Ok(Outcome::InProgress {
+                    token,
+                    summary: fit(summary),
+                    percent,
+                    variables,
+                })
             }
         }
     }
@@ -90,21 +123,35 @@ mod tests {
 
     #[test]
     fn variables_only_on_success() {
-        let err = Outcome::in_progress("t").variable("A", "b").checked().unwrap_err();
+        let err = Outcome::in_progress("t")
+            .variable("A", "b")
+            .checked()
+            .unwrap_err();
         assert!(err.message.contains("continuation token"), "{err}");
-        let o = Outcome::succeeded().variable("TrainingJobName", "x").checked().unwrap();
-        assert!(matches!(o, Outcome::Succeeded { variables, .. } if variables["TrainingJobName"] == "x"));
+        let o = Outcome::succeeded()
+            .variable("TrainingJobName", "x")
+            .checked()
+            .unwrap();
+        assert!(
+            matches!(o, Outcome::Succeeded { variables, .. } if variables["TrainingJobName"] == "x")
+        );
     }
 
     #[test]
     fn bad_variable_key_is_an_error() {
-        let err = Outcome::succeeded().variable("Job.Name", "x").checked().unwrap_err();
+        let err = Outcome::succeeded()
+            .variable("Job.Name", "x")
+            .checked()
+            .unwrap_err();
         assert!(err.message.contains("Job.Name"));
     }
 
     #[test]
     fn summary_is_cut_and_empty_summary_dropped() {
-        let o = Outcome::succeeded().summary("y".repeat(3000)).checked().unwrap();
+        let o = Outcome::succeeded()
+            .summary("y".repeat(3000))
+            .checked()
+            .unwrap();
         assert!(matches!(o, Outcome::Succeeded { summary: Some(s), .. } if s.len() == SUMMARY_MAX));
         let o = Outcome::succeeded().summary("  ").checked().unwrap();
         assert!(matches!(o, Outcome::Succeeded { summary: None, .. }));
@@ -112,7 +159,13 @@ mod tests {
 
     #[test]
     fn percent_is_clamped() {
-        assert!(matches!(Outcome::in_progress("t").percent(250), Outcome::InProgress { percent: Some(100), .. }));
+        assert!(matches!(
+            Outcome::in_progress("t").percent(250),
+            Outcome::InProgress {
+                percent: Some(100),
+                ..
+            }
+        ));
     }
 
     proptest! {

@@ -10,9 +10,14 @@ use crate::limits::USER_PARAMETERS_MAX;
 /// says where to fix it: the action's `Configuration.UserParameters` in template.yaml.
 pub fn parse<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, JobError> {
     const WHERE: &str = "Fix Configuration.UserParameters of this action in template.yaml.";
-    let raw = raw.map(str::trim).filter(|r| !r.is_empty()).ok_or_else(|| {
-        JobError::config(format!("the action has no UserParameters; it needs a JSON object. {WHERE}"))
-    })?;
+    let raw = raw
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| {
+            JobError::config(format!(
+                "the action has no UserParameters; it needs a JSON object. {WHERE}"
+            ))
+        })?;
     if raw.chars().count() > USER_PARAMETERS_MAX {
         return Err(JobError::config(format!(
             "UserParameters has {} characters; CodePipeline allows {USER_PARAMETERS_MAX}. {WHERE}",
@@ -29,7 +34,11 @@ pub fn parse<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, JobError> {
     let mut de = serde_json::Deserializer::from_str(raw);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
-        let at = if path == "." { String::new() } else { format!(" at `{path}`") };
+        let at = if path == "." {
+            String::new()
+        } else {
+            format!(" at `{path}`")
+        };
         invalid(at, err.into_inner())
     })?;
     de.end().map_err(|err| invalid(String::new(), err))?;
@@ -51,7 +60,13 @@ mod tests {
     #[test]
     fn parses_settings() {
         let s: Settings = parse(Some(r#"{"CommitId":"abc","InstanceCount":2}"#)).unwrap();
-        assert_eq!(s, Settings { commit_id: "abc".into(), instance_count: Some(2) });
+        assert_eq!(
+            s,
+            Settings {
+                commit_id: "abc".into(),
+                instance_count: Some(2)
+            }
+        );
     }
 
     #[test]
@@ -65,12 +80,18 @@ mod tests {
     #[test]
     fn too_long() {
         let raw = format!(r#"{{"CommitId":"{}"}}"#, "a".repeat(1000));
-        assert!(parse::<Settings>(Some(&raw)).unwrap_err().message.contains("allows 1000"));
+        assert!(
+            parse::<Settings>(Some(&raw))
+                .unwrap_err()
+                .message
+                .contains("allows 1000")
+        );
     }
 
     #[test]
     fn names_the_field_and_position() {
-        let err = parse::<Settings>(Some(r#"{"CommitId":"abc","InstanceCount":"two"}"#)).unwrap_err();
+        let err =
+            parse::<Settings>(Some(r#"{"CommitId":"abc","InstanceCount":"two"}"#)).unwrap_err();
         assert!(err.message.contains("`InstanceCount`"), "{err}");
         assert!(err.message.contains("column"), "{err}");
         let err = parse::<Settings>(Some(r#"{"CommitId":"abc","Bogus":1}"#)).unwrap_err();

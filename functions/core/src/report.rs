@@ -17,7 +17,10 @@ pub enum ReportError {
     AlreadyReported(String),
 }
 
-fn api_error<E>(err: aws_sdk_codepipeline::error::SdkError<E>, invalid_state: impl Fn(&E) -> bool) -> ReportError
+fn api_error<E>(
+    err: aws_sdk_codepipeline::error::SdkError<E>,
+    invalid_state: impl Fn(&E) -> bool,
+) -> ReportError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -29,13 +32,22 @@ where
 }
 
 /// Reports success or progress. `outcome` must come from [`Outcome::checked`].
-pub async fn put_outcome(client: &Client, job_id: &str, outcome: Outcome) -> Result<(), ReportError> {
+pub async fn put_outcome(
+    client: &Client,
+    job_id: &str,
+    outcome: Outcome,
+) -> Result<(), ReportError> {
     let request = client.put_job_success_result().job_id(job_id);
     let request = match outcome {
         Outcome::Succeeded { variables, summary } => request
             .set_output_variables((!variables.is_empty()).then(|| variables.into_iter().collect()))
             .set_execution_details(summary.map(|s| ExecutionDetails::builder().summary(s).build())),
-        Outcome::InProgress { token, summary, percent, .. } => request.continuation_token(token).set_execution_details(
+        Outcome::InProgress {
+            token,
+            summary,
+            percent,
+            ..
+        } => request.continuation_token(token).set_execution_details(
             (summary.is_some() || percent.is_some()).then(|| {
                 ExecutionDetails::builder()
                     .set_summary(summary)
@@ -44,12 +56,24 @@ pub async fn put_outcome(client: &Client, job_id: &str, outcome: Outcome) -> Res
             }),
         ),
     };
-    request.send().await.map(drop).map_err(|e| api_error(e, |e| e.is_invalid_job_state_exception()))
+    request
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| api_error(e, |e| e.is_invalid_job_state_exception()))
 }
 
 /// Reports a failure, its message cut to CodePipeline's 5000-character limit.
-pub async fn put_failure(client: &Client, job_id: &str, error: &JobError) -> Result<(), ReportError> {
-    let message = if error.message.trim().is_empty() { "the action failed without a message" } else { &error.message };
+pub async fn put_failure(
+    client: &Client,
+    job_id: &str,
+    error: &JobError,
+) -> Result<(), ReportError> {
+    let message = if error.message.trim().is_empty() {
+        "the action failed without a message"
+    } else {
+        &error.message
+    };
     let details = FailureDetails::builder()
         .r#type(failure_type(error.kind))
         .message(truncate(message, FAILURE_MESSAGE_MAX))

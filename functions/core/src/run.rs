@@ -41,7 +41,11 @@ tokio::task_local! {
 /// - an event without a job id cannot be reported and fails the invocation instead.
 ///
 /// The event is never logged: it carries the artifact credentials.
-pub async fn run_job<F, Fut>(event: LambdaEvent<serde_json::Value>, client: &Client, handler: F) -> Result<(), lambda_runtime::Error>
+pub async fn run_job<F, Fut>(
+    event: LambdaEvent<serde_json::Value>,
+    client: &Client,
+    handler: F,
+) -> Result<(), lambda_runtime::Error>
 where
     F: FnOnce(Job) -> Fut,
     Fut: Future<Output = Result<Outcome, JobError>>,
@@ -55,16 +59,24 @@ where
             return Err(format!("not a CodePipeline job event: {reason}").into());
         }
         Err(err @ EventError::Malformed { .. }) => {
-            let EventError::Malformed { job_id, .. } = &err else { unreachable!() };
+            let EventError::Malformed { job_id, .. } = &err else {
+                unreachable!()
+            };
             let job_id = job_id.clone();
-            let span = tracing::info_span!("job", job_id = %job_id, execution_id = tracing::field::Empty);
-            return finish(client, &job_id, Err(JobError::system(err.to_string()))).instrument(span).await;
+            let span =
+                tracing::info_span!("job", job_id = %job_id, execution_id = tracing::field::Empty);
+            return finish(client, &job_id, Err(JobError::system(err.to_string())))
+                .instrument(span)
+                .await;
         }
     };
 
     let span = tracing::info_span!("job", job_id = %job.id, execution_id = tracing::field::Empty);
     let job_id = job.id.clone();
-    let slot: Slot = Arc::new(Mutex::new(Some(Armed { client: client.clone(), job_id: job_id.clone() })));
+    let slot: Slot = Arc::new(Mutex::new(Some(Armed {
+        client: client.clone(),
+        job_id: job_id.clone(),
+    })));
 
     let work = AssertUnwindSafe(handler(job)).catch_unwind();
     let result = ARMED
@@ -104,7 +116,11 @@ pub fn record_execution_id(execution_id: &str) {
     tracing::Span::current().record("execution_id", execution_id);
 }
 
-async fn finish(client: &Client, job_id: &str, result: Result<Outcome, JobError>) -> Result<(), lambda_runtime::Error> {
+async fn finish(
+    client: &Client,
+    job_id: &str,
+    result: Result<Outcome, JobError>,
+) -> Result<(), lambda_runtime::Error> {
     let result = result.and_then(Outcome::checked);
     let sent = match result {
         Ok(outcome) => {
@@ -118,7 +134,9 @@ async fn finish(client: &Client, job_id: &str, result: Result<Outcome, JobError>
                 // job must still end, so report why it could not succeed.
                 Err(ReportError::Api(reason)) => {
                     warn!(%reason, "success was refused; reporting a failure instead");
-                    let failure = JobError::system(format!("the action succeeded but CodePipeline refused its result: {reason}"));
+                    let failure = JobError::system(format!(
+                        "the action succeeded but CodePipeline refused its result: {reason}"
+                    ));
                     report::put_failure(client, job_id, &failure).await
                 }
                 Err(already @ ReportError::AlreadyReported(_)) => Err(already),
@@ -148,7 +166,9 @@ fn time_left(deadline_ms: u64) -> Option<Duration> {
         return None; // no deadline known (tests, local tools)
     }
     let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms);
-    let left = deadline.duration_since(SystemTime::now()).unwrap_or_default();
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
     Some(left.saturating_sub(DEADLINE_MARGIN))
 }
 
@@ -158,9 +178,15 @@ fn install_panic_hook() {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             // Only a panic inside a job's handler has a job to report.
-            if let Ok(Some(armed)) = ARMED.try_with(|slot| slot.lock().map(|mut s| s.take()).unwrap_or(None)) {
-                let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-                let message = format!("the function panicked{location}; this is a bug in the pipeline");
+            if let Ok(Some(armed)) =
+                ARMED.try_with(|slot| slot.lock().map(|mut s| s.take()).unwrap_or(None))
+            {
+                let location = info
+                    .location()
+                    .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                    .unwrap_or_default();
+                let message =
+                    format!("the function panicked{location}; this is a bug in the pipeline");
                 error!(%message, "reporting the panic");
                 report_from_panic(armed, JobError::system(message));
             }
@@ -173,10 +199,16 @@ fn install_panic_hook() {
 /// cannot be blocked on, and the process may abort right after the hook.
 fn report_from_panic(armed: Armed, failure: JobError) {
     let worker = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
         match runtime {
             Ok(runtime) => runtime.block_on(async {
-                let sent = tokio::time::timeout(PANIC_REPORT_TIMEOUT, report::put_failure(&armed.client, &armed.job_id, &failure)).await;
+                let sent = tokio::time::timeout(
+                    PANIC_REPORT_TIMEOUT,
+                    report::put_failure(&armed.client, &armed.job_id, &failure),
+                )
+                .await;
                 if !matches!(sent, Ok(Ok(()))) {
                     error!("the panic could not be reported to CodePipeline");
                 }

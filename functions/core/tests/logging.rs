@@ -29,30 +29,57 @@ async fn lines_carry_ids_and_never_credentials() {
     let buffer = Buffer::default();
     let writer = buffer.clone();
     // The JSON format the Lambda subscriber uses when AWS_LAMBDA_LOG_FORMAT=JSON.
-    let subscriber = tracing_subscriber::fmt().json().with_writer(move || writer.clone()).finish();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(move || writer.clone())
+        .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let failure = mock!(Client::put_job_failure_result).then_output(|| PutJobFailureResultOutput::builder().build());
+    let failure = mock!(Client::put_job_failure_result)
+        .then_output(|| PutJobFailureResultOutput::builder().build());
     let client = mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, [&failure]);
-    let event: serde_json::Value =
-        serde_json::from_str(include_str!("fixtures/codepipeline-job-event.aws-sample.json")).unwrap();
-    run_job(LambdaEvent::new(event, Context::default()), &client, |job| async move {
-        record_execution_id("3137f7cb-8b1f-4f2b-a6a5-2f1e9e6f0b5e");
-        tracing::info!(artifacts = job.input_artifacts.len(), "working");
-        Err::<pipeline_core::Outcome, _>(JobError::config("bad config"))
-    })
+    let event: serde_json::Value = serde_json::from_str(include_str!(
+        "fixtures/codepipeline-job-event.aws-sample.json"
+    ))
+    .unwrap();
+    run_job(
+        LambdaEvent::new(event, Context::default()),
+        &client,
+        |job| async move {
+            record_execution_id("3137f7cb-8b1f-4f2b-a6a5-2f1e9e6f0b5e");
+            tracing::info!(artifacts = job.input_artifacts.len(), "working");
+            Err::<pipeline_core::Outcome, _>(JobError::config("bad config"))
+        },
+    )
     .await
     .unwrap();
 
     let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(lines.len() >= 2, "{text}");
     for line in &lines {
         let span = &line["span"];
-        assert_eq!(span["job_id"], "11111111-abcd-1111-abcd-111111abcdef", "{line}");
-        assert_eq!(span["execution_id"], "3137f7cb-8b1f-4f2b-a6a5-2f1e9e6f0b5e", "{line}");
+        assert_eq!(
+            span["job_id"], "11111111-abcd-1111-abcd-111111abcdef",
+            "{line}"
+        );
+        assert_eq!(
+            span["execution_id"], "3137f7cb-8b1f-4f2b-a6a5-2f1e9e6f0b5e",
+            "{line}"
+        );
     }
-    for secret in ["wJalrXUtnFEMI", "AKIAIOSFODNN7EXAMPLE", "MIICiTCCAfICCQD6m7oRw0uXOjAN", "some-input-such-as-a-URL"] {
-        assert!(!text.contains(secret), "{secret} leaked into the logs:\n{text}");
+    for secret in [
+        "wJalrXUtnFEMI",
+        "AKIAIOSFODNN7EXAMPLE",
+        "MIICiTCCAfICCQD6m7oRw0uXOjAN",
+        "some-input-such-as-a-URL",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "{secret} leaked into the logs:\n{text}"
+        );
     }
 }

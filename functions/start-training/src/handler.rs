@@ -11,38 +11,69 @@ use crate::placeholders::Placeholders;
 use crate::request;
 use crate::settings::Settings;
 
-pub async fn handle(job: Job, sagemaker: &aws_sdk_sagemaker::Client, artifacts: &ArtifactStore) -> Result<Outcome, JobError> {
+pub async fn handle(
+    job: Job,
+    sagemaker: &aws_sdk_sagemaker::Client,
+    artifacts: &ArtifactStore,
+) -> Result<Outcome, JobError> {
     let settings: Settings = params::parse(job.user_parameters.as_deref())?;
     record_execution_id(&settings.execution_id);
 
     let artifact = job.input_artifact(settings.input_artifact.as_deref())?;
     let mut source = artifacts.open(&job.credentials, artifact).await?;
     let path = settings.config_path();
-    let text = source.read_text(path)?.ok_or_else(|| missing_config(path, &source.file_names()))?;
+    let text = source
+        .read_text(path)?
+        .ok_or_else(|| missing_config(path, &source.file_names()))?;
 
     let user_name = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
-        .and_then(|v| v.get("TrainingJobName").and_then(|n| n.as_str()).map(str::to_owned));
-    let name = naming::training_job_name(&settings.job_prefix, user_name.as_deref(), &settings.commit_id, &settings.execution_id, &job.id);
+        .and_then(|v| {
+            v.get("TrainingJobName")
+                .and_then(|n| n.as_str())
+                .map(str::to_owned)
+        });
+    let name = naming::training_job_name(
+        &settings.job_prefix,
+        user_name.as_deref(),
+        &settings.commit_id,
+        &settings.execution_id,
+        &job.id,
+    );
 
     let placeholders = Placeholders::from_settings(&settings, &name);
-    let request = request::load(path, &text, &placeholders).map_err(|d| JobError::config(d.to_string()))?;
+    let request =
+        request::load(path, &text, &placeholders).map_err(|d| JobError::config(d.to_string()))?;
     let request = request::complete(request, &name, &settings, &job.id);
 
-    let instance = request.resource_config.as_ref().and_then(|r| r.instance_type.clone()).unwrap_or_default();
+    let instance = request
+        .resource_config
+        .as_ref()
+        .and_then(|r| r.instance_type.clone())
+        .unwrap_or_default();
     let (arn, adopted) = start_or_adopt(sagemaker, request, &name, &job.id).await?;
     let commit = settings.commit_id.as_str();
     let short = &commit[..commit.len().min(7)];
-    let verb = if adopted { "Adopted the already started" } else { "Started" };
+    let verb = if adopted {
+        "Adopted the already started"
+    } else {
+        "Started"
+    };
     Ok(Outcome::succeeded()
         .variable("TrainingJobName", &name)
         .variable("TrainingJobArn", arn)
         .variable("CommitId", commit)
-        .summary(format!("{verb} training job {name} ({instance}) for commit {short}")))
+        .summary(format!(
+            "{verb} training job {name} ({instance}) for commit {short}"
+        )))
 }
 
 fn missing_config(path: &str, files: &[String]) -> JobError {
-    let mut config_files: Vec<&str> = files.iter().map(String::as_str).filter(|f| f.starts_with("configuration/")).collect();
+    let mut config_files: Vec<&str> = files
+        .iter()
+        .map(String::as_str)
+        .filter(|f| f.starts_with("configuration/"))
+        .collect();
     config_files.sort_unstable();
     let found = if config_files.is_empty() {
         "it has no configuration/ folder".to_owned()
@@ -64,18 +95,33 @@ async fn start_or_adopt(
 ) -> Result<(String, bool), JobError> {
     let call = request
         .apply(sagemaker.create_training_job())
-        .map_err(|e| JobError::config(format!("trainingjob.json cannot be turned into a SageMaker request: {e}")))?;
+        .map_err(|e| {
+            JobError::config(format!(
+                "trainingjob.json cannot be turned into a SageMaker request: {e}"
+            ))
+        })?;
     match call.send().await {
         Ok(out) => {
             let arn = out.training_job_arn().unwrap_or_default().to_owned();
             info!(training_job = name, "training job created");
             Ok((arn, false))
         }
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_in_use()) => {
-            warn!(training_job = name, "training job name taken; checking whether it is ours");
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use()) =>
+        {
+            warn!(
+                training_job = name,
+                "training job name taken; checking whether it is ours"
+            );
             adopt(sagemaker, name, job_id).await.map(|arn| (arn, true))
         }
-        Err(err) if err.as_service_error().is_some_and(|e| e.is_resource_limit_exceeded()) => {
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_limit_exceeded()) =>
+        {
             Err(JobError::failed(format!(
                 "SageMaker quota reached (CreateTrainingJob): {}. Request a quota increase or wait for running jobs",
                 err.message().unwrap_or("resource limit exceeded")
@@ -85,7 +131,11 @@ async fn start_or_adopt(
     }
 }
 
-async fn adopt(sagemaker: &aws_sdk_sagemaker::Client, name: &str, job_id: &str) -> Result<String, JobError> {
+async fn adopt(
+    sagemaker: &aws_sdk_sagemaker::Client,
+    name: &str,
+    job_id: &str,
+) -> Result<String, JobError> {
     let described = sagemaker
         .describe_training_job()
         .training_job_name(name)
@@ -99,9 +149,16 @@ async fn adopt(sagemaker: &aws_sdk_sagemaker::Client, name: &str, job_id: &str) 
         .send()
         .await
         .map_err(|e| sagemaker_error("ListTags", &e))?;
-    let owner = tags.tags().iter().find(|t| t.key() == Some(tag::JOB)).and_then(|t| t.value());
+    let owner = tags
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some(tag::JOB))
+        .and_then(|t| t.value());
     if owner == Some(job_id) {
-        info!(training_job = name, "adopting the training job a previous delivery started");
+        info!(
+            training_job = name,
+            "adopting the training job a previous delivery started"
+        );
         Ok(arn)
     } else {
         Err(JobError::failed(format!(
@@ -119,11 +176,14 @@ fn sagemaker_error<E>(operation: &str, err: &aws_sdk_sagemaker::error::SdkError<
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let detail = err.message().map(str::to_owned).unwrap_or_else(|| DisplayErrorContext(err).to_string());
+    let detail = err
+        .message()
+        .map(str::to_owned)
+        .unwrap_or_else(|| DisplayErrorContext(err).to_string());
     match err.code() {
-        Some("ValidationException") => {
-            JobError::config(format!("SageMaker refused the training request ({operation}): {detail}. Fix configuration/trainingjob.json"))
-        }
+        Some("ValidationException") => JobError::config(format!(
+            "SageMaker refused the training request ({operation}): {detail}. Fix configuration/trainingjob.json"
+        )),
         Some("AccessDeniedException" | "AccessDenied") => JobError::permission(format!(
             "the function is not allowed to call {operation}: {detail}. Check the function's policy in template.yaml"
         )),

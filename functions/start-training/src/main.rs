@@ -9,7 +9,9 @@ async fn main() -> Result<(), Error> {
     let sagemaker = aws_sdk_sagemaker::Client::new(&config);
     let artifacts = ArtifactStore::new(&config);
     lambda_runtime::run(service_fn(|event| {
-        run_job(event, &codepipeline, |job| start_training::handle(job, &sagemaker, &artifacts))
+        run_job(event, &codepipeline, |job| {
+            start_training::handle(job, &sagemaker, &artifacts)
+        })
     }))
     .await
 }

@@ -14,14 +14,28 @@ const COMMIT_LEN: usize = 7;
 /// `<prefix>[-<name>]-<commit>-<hash>`, at most 63 characters, matching
 /// `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`. `prefix` (the stack name) comes first so IAM can scope
 /// permissions to `training-job/<prefix>-*`; `name` is the user's TrainingJobName, kept for people.
-pub fn training_job_name(prefix: &str, name: Option<&str>, commit: &str, execution_id: &str, job_id: &str) -> String {
+pub fn training_job_name(
+    prefix: &str,
+    name: Option<&str>,
+    commit: &str,
+    execution_id: &str,
+    job_id: &str,
+) -> String {
     let hash = {
         let digest = Sha256::digest(format!("{execution_id}\n{job_id}").as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     };
     let commit = sanitize(commit);
     let commit = &commit[..commit.len().min(COMMIT_LEN)];
-    let tail = [commit, &hash[..HASH_LEN]].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join("-");
+    let tail = [commit, &hash[..HASH_LEN]]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("-");
 
     let mut head = sanitize(prefix);
     if head.is_empty() {
@@ -63,7 +77,13 @@ pub mod tag {
 /// SageMaker tag values allow `[\p{L}\p{Z}\p{N}_.:/=+\-@]*`, at most 256 characters.
 pub fn tag_value(raw: &str) -> String {
     raw.chars()
-        .map(|c| if c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(256)
         .collect()
 }
@@ -79,7 +99,9 @@ mod tests {
             && name.len() <= TRAINING_JOB_NAME_MAX
             && bytes[0].is_ascii_alphanumeric()
             && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
     }
 
     const EXEC: &str = "3137f7cb-8b1f-4f2b-a6a5-2f1e9e6f0b5e";
@@ -90,15 +112,27 @@ mod tests {
         let name = training_job_name("sagemaker-cicd", None, "9f2c1e4d0b7a", EXEC, JOB);
         assert!(name.starts_with("sagemaker-cicd-9f2c1e4-"), "{name}");
         assert_eq!(name.len(), "sagemaker-cicd-9f2c1e4-".len() + HASH_LEN);
-        let with_user_name = training_job_name("sagemaker-cicd", Some("XGBoost_Churn"), "9f2c1e4", EXEC, JOB);
-        assert!(with_user_name.starts_with("sagemaker-cicd-xgboost-churn-9f2c1e4-"), "{with_user_name}");
+        let with_user_name = training_job_name(
+            "sagemaker-cicd",
+            Some("XGBoost_Churn"),
+            "9f2c1e4",
+            EXEC,
+            JOB,
+        );
+        assert!(
+            with_user_name.starts_with("sagemaker-cicd-xgboost-churn-9f2c1e4-"),
+            "{with_user_name}"
+        );
     }
 
     #[test]
     fn same_job_same_name_other_job_other_name() {
         let a = training_job_name("p", None, "c", EXEC, JOB);
         assert_eq!(a, training_job_name("p", None, "c", EXEC, JOB));
-        assert_ne!(a, training_job_name("p", None, "c", EXEC, "22222222-abcd-1111-abcd-111111abcdef"));
+        assert_ne!(
+            a,
+            training_job_name("p", None, "c", EXEC, "22222222-abcd-1111-abcd-111111abcdef")
+        );
         assert_ne!(a, training_job_name("p", None, "c", "other-execution", JOB));
     }
 

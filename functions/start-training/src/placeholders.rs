@@ -25,7 +25,10 @@ impl Placeholders {
         text("ArtifactBucket", &settings.artifact_bucket);
         text("InstanceType", &settings.instance_type);
         text("TrainingJobName", training_job_name);
-        text("Repository", settings.repository.as_deref().unwrap_or_default());
+        text(
+            "Repository",
+            settings.repository.as_deref().unwrap_or_default(),
+        );
         text("Branch", settings.branch.as_deref().unwrap_or_default());
         if let Some(dir) = settings.build_variables.get("SOURCE_DIR_URI") {
             text("SourceDir", dir);
@@ -34,8 +37,14 @@ impl Placeholders {
             text(name, value);
         }
         values.insert("InstanceCount".into(), Value::from(settings.instance_count));
-        values.insert("VolumeSizeInGB".into(), Value::from(settings.volume_size_in_gb));
-        values.insert("MaxRuntimeInSeconds".into(), Value::from(settings.max_runtime_in_seconds));
+        values.insert(
+            "VolumeSizeInGB".into(),
+            Value::from(settings.volume_size_in_gb),
+        );
+        values.insert(
+            "MaxRuntimeInSeconds".into(),
+            Value::from(settings.max_runtime_in_seconds),
+        );
         Placeholders(values)
     }
 
@@ -62,7 +71,12 @@ impl Placeholders {
         ))
     }
 
-    fn walk(&self, value: &mut Value, path: &mut JsonPath, problems: &mut Vec<(JsonPath, String, String)>) {
+    fn walk(
+        &self,
+        value: &mut Value,
+        path: &mut JsonPath,
+        problems: &mut Vec<(JsonPath, String, String)>,
+    ) {
         match value {
             Value::String(text) => match self.substitute(text) {
                 Ok(Some(filled)) => *value = filled,
@@ -99,13 +113,19 @@ impl Placeholders {
             let after = &rest[start + 2..];
             let Some(end) = after.find('}') else {
                 return Err((
-                    format!("`{}` opens a placeholder that is never closed", &rest[start..]),
+                    format!(
+                        "`{}` opens a placeholder that is never closed",
+                        &rest[start..]
+                    ),
                     "write placeholders as ${Name}".to_owned(),
                 ));
             };
             let name = &after[..end];
             let Some(value) = self.0.get(name) else {
-                return Err((format!("unknown placeholder `${{{name}}}`"), self.known_hint(name)));
+                return Err((
+                    format!("unknown placeholder `${{{name}}}`"),
+                    self.known_hint(name),
+                ));
             };
             // The whole string is one placeholder: keep the value's own type (numbers stay numbers).
             if start == 0 && end + 3 == rest.len() && out.is_empty() {
@@ -123,7 +143,11 @@ impl Placeholders {
 
     fn known_hint(&self, name: &str) -> String {
         let close = self.names().find(|known| known.eq_ignore_ascii_case(name));
-        let known = self.names().map(|n| format!("${{{n}}}")).collect::<Vec<_>>().join(", ");
+        let known = self
+            .names()
+            .map(|n| format!("${{{n}}}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         match close {
             Some(known_name) => format!("placeholders are case-sensitive: write ${{{known_name}}}"),
             None => format!(
@@ -186,7 +210,13 @@ mod tests {
     #[test]
     fn wrong_case_gets_the_right_spelling() {
         let err = fill(r#"{"A":"${commitId}"}"#).unwrap_err();
-        assert!(err.0[0].hint.as_deref().unwrap().contains("write ${CommitId}"));
+        assert!(
+            err.0[0]
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("write ${CommitId}")
+        );
     }
 
     #[test]

@@ -14,14 +14,22 @@ const MAX_TAGS: usize = 50;
 
 /// Parses and checks `text` (the file at `file`) into the request the pipeline will send.
 /// Every problem found is reported with its path, line and column.
-pub fn load(file: &str, text: &str, placeholders: &Placeholders) -> Result<CreateTrainingJobRequest, Diagnostics> {
+pub fn load(
+    file: &str,
+    text: &str,
+    placeholders: &Placeholders,
+) -> Result<CreateTrainingJobRequest, Diagnostics> {
     let mut doc = Document::parse(file, text)?;
     placeholders.fill(&mut doc)?;
     let request = sagemaker_requests::training_job::load(&doc)?;
     let mut problems = required_by_the_pipeline(&doc, &request);
     problems.extend(action_window(&doc, &request));
     problems.extend(room_for_lineage(&doc, &request));
-    if problems.is_empty() { Ok(request) } else { Err(Diagnostics(problems)) }
+    if problems.is_empty() {
+        Ok(request)
+    } else {
+        Err(Diagnostics(problems))
+    }
 }
 
 /// What the API model leaves optional but a training job of this pipeline needs: an algorithm
@@ -38,7 +46,10 @@ fn required_by_the_pipeline(doc: &Document, request: &CreateTrainingJobRequest) 
         ));
     }
     if let Some(resources) = &request.resource_config
-        && resources.instance_groups.as_ref().is_none_or(|g| g.is_empty())
+        && resources
+            .instance_groups
+            .as_ref()
+            .is_none_or(|g| g.is_empty())
     {
         let path = JsonPath::root().key("ResourceConfig");
         if resources.instance_count.is_some_and(|n| n < 1) {
@@ -63,8 +74,18 @@ fn required_by_the_pipeline(doc: &Document, request: &CreateTrainingJobRequest) 
 fn action_window(doc: &Document, request: &CreateTrainingJobRequest) -> Vec<Diagnostic> {
     let stopping = request.stopping_condition.as_ref();
     let limits = [
-        ("MaxRuntimeInSeconds", stopping.and_then(|s| s.max_runtime_in_seconds).map(i64::from)),
-        ("MaxWaitTimeInSeconds", stopping.and_then(|s| s.max_wait_time_in_seconds).map(i64::from)),
+        (
+            "MaxRuntimeInSeconds",
+            stopping
+                .and_then(|s| s.max_runtime_in_seconds)
+                .map(i64::from),
+        ),
+        (
+            "MaxWaitTimeInSeconds",
+            stopping
+                .and_then(|s| s.max_wait_time_in_seconds)
+                .map(i64::from),
+        ),
     ];
     limits
         .into_iter()
@@ -84,7 +105,12 @@ fn action_window(doc: &Document, request: &CreateTrainingJobRequest) -> Vec<Diag
 
 /// The pipeline adds its lineage tags to the user's.
 fn room_for_lineage(doc: &Document, request: &CreateTrainingJobRequest) -> Option<Diagnostic> {
-    let own = request.tags.iter().flatten().filter(|t| !LINEAGE.contains(&t.key.as_str())).count();
+    let own = request
+        .tags
+        .iter()
+        .flatten()
+        .filter(|t| !LINEAGE.contains(&t.key.as_str()))
+        .count();
     (own + LINEAGE.len() > MAX_TAGS).then(|| {
         doc.diagnostic(
             &JsonPath::root().key("Tags"),
@@ -94,7 +120,13 @@ fn room_for_lineage(doc: &Document, request: &CreateTrainingJobRequest) -> Optio
     })
 }
 
-const LINEAGE: [&str; 5] = [tag::REPOSITORY, tag::BRANCH, tag::COMMIT, tag::EXECUTION, tag::JOB];
+const LINEAGE: [&str; 5] = [
+    tag::REPOSITORY,
+    tag::BRANCH,
+    tag::COMMIT,
+    tag::EXECUTION,
+    tag::JOB,
+];
 
 /// Sets the pipeline's job name and adds the lineage tags (replacing user tags of the same keys).
 pub fn complete(
@@ -117,7 +149,10 @@ pub fn complete(
         lineage
             .iter()
             .filter_map(|(key, value)| value.filter(|v| !v.is_empty()).map(|v| (key, v)))
-            .map(|(key, value)| Tag { key: (*key).to_owned(), value: naming::tag_value(value) }),
+            .map(|(key, value)| Tag {
+                key: (*key).to_owned(),
+                value: naming::tag_value(value),
+            }),
     );
     request.tags = Some(tags);
     request

@@ -81,7 +81,15 @@ mod tests {
             r#"{"ExecutionId":"e","CommitId":"c","JobPrefix":"p","RoleArn":"r","ArtifactBucket":"b"}"#,
         ))
         .unwrap();
-        assert_eq!((s.instance_type.as_str(), s.instance_count, s.volume_size_in_gb, s.max_runtime_in_seconds), ("ml.m4.xlarge", 1, 60, 86_400));
+        assert_eq!(
+            (
+                s.instance_type.as_str(),
+                s.instance_count,
+                s.volume_size_in_gb,
+                s.max_runtime_in_seconds
+            ),
+            ("ml.m4.xlarge", 1, 60, 86_400)
+        );
         assert_eq!(s.config_path(), DEFAULT_CONFIG_PATH);
     }
 

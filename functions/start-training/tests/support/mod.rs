@@ -23,16 +23,24 @@ pub const JOB_ID: &str = "a1b2c3d4-0000-4000-8000-000000000001";
 pub const JOB_ACCESS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 
 pub fn repo_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().and_then(Path::parent).unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
 }
 
 pub fn event(name: &str) -> Value {
-    let path = repo_root().join("events/start-training").join(format!("{name}.json"));
+    let path = repo_root()
+        .join("events/start-training")
+        .join(format!("{name}.json"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 pub fn user_parameters(event: &Value) -> Value {
-    let raw = event["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"].as_str().unwrap();
+    let raw =
+        event["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"]
+            .as_str()
+            .unwrap();
     serde_json::from_str(raw).unwrap()
 }
 
@@ -44,19 +52,24 @@ pub fn set_user_parameters(event: &mut Value, params: &Value) {
 pub fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
     let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for (name, text) in files {
-        out.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        out.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
         out.write_all(text.as_bytes()).unwrap();
     }
     out.finish().unwrap().into_inner()
 }
 
 pub fn sample_config() -> String {
-    std::fs::read_to_string(repo_root().join("examples/model-repo/configuration/trainingjob.json")).unwrap()
+    std::fs::read_to_string(repo_root().join("examples/model-repo/configuration/trainingjob.json"))
+        .unwrap()
 }
 
 /// The model repository with `config` as its trainingjob.json.
 pub fn source_with(config: &str) -> Vec<u8> {
-    zip_of(&[("configuration/trainingjob.json", config), ("src/train.py", "print('hi')\n")])
+    zip_of(&[
+        ("configuration/trainingjob.json", config),
+        ("src/train.py", "print('hi')\n"),
+    ])
 }
 
 /// An artifact store whose S3 answers every GetObject with `status` and `body`, recording the
@@ -65,7 +78,12 @@ pub fn artifact_store(status: u16, body: Vec<u8>) -> (ArtifactStore, Arc<Mutex<V
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = Arc::clone(&seen);
     let http = aws_smithy_http_client::test_util::infallible_client_fn(move |req| {
-        let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let auth = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         record.lock().unwrap().push(auth);
         http::Response::builder()
             .status(status)
@@ -96,8 +114,14 @@ pub struct Results {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reported {
-    Success { variables: std::collections::HashMap<String, String>, summary: Option<String> },
-    Failure { kind: FailureType, message: String },
+    Success {
+        variables: std::collections::HashMap<String, String>,
+        summary: Option<String>,
+    },
+    Failure {
+        kind: FailureType,
+        message: String,
+    },
 }
 
 impl Results {
@@ -109,7 +133,9 @@ impl Results {
                 assert_eq!(r.job_id(), Some(JOB_ID));
                 s.lock().unwrap().push(Reported::Success {
                     variables: r.output_variables().cloned().unwrap_or_default(),
-                    summary: r.execution_details().and_then(|d| d.summary().map(str::to_owned)),
+                    summary: r
+                        .execution_details()
+                        .and_then(|d| d.summary().map(str::to_owned)),
                 });
                 true
             })
@@ -119,21 +145,36 @@ impl Results {
             .match_requests(move |r| {
                 assert_eq!(r.job_id(), Some(JOB_ID));
                 let d = r.failure_details().unwrap();
-                f.lock().unwrap().push(Reported::Failure { kind: d.r#type().clone(), message: d.message().to_owned() });
+                f.lock().unwrap().push(Reported::Failure {
+                    kind: d.r#type().clone(),
+                    message: d.message().to_owned(),
+                });
                 true
             })
             .then_output(|| PutJobFailureResultOutput::builder().build());
-        Results { success, failure, seen }
+        Results {
+            success,
+            failure,
+            seen,
+        }
     }
 
     pub fn client(&self) -> aws_sdk_codepipeline::Client {
-        mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, [&self.success, &self.failure])
+        mock_client!(
+            aws_sdk_codepipeline,
+            RuleMode::MatchAny,
+            [&self.success, &self.failure]
+        )
     }
 
     /// The one result reported; fails the test unless there was exactly one.
     pub fn only(&self) -> Reported {
         let seen = self.seen.lock().unwrap();
-        assert_eq!(seen.len(), 1, "expected exactly one job result, got {seen:#?}");
+        assert_eq!(
+            seen.len(),
+            1,
+            "expected exactly one job result, got {seen:#?}"
+        );
         seen[0].clone()
     }
 
@@ -146,12 +187,18 @@ impl Results {
 }
 
 /// Runs start-training for `event` in the scripted world.
-pub async fn run(event: Value, sagemaker: &aws_sdk_sagemaker::Client, store: &ArtifactStore) -> Results {
+pub async fn run(
+    event: Value,
+    sagemaker: &aws_sdk_sagemaker::Client,
+    store: &ArtifactStore,
+) -> Results {
     let results = Results::new();
     let codepipeline = results.client();
-    run_job(LambdaEvent::new(event, Context::default()), &codepipeline, |job| {
-        start_training::handle(job, sagemaker, store)
-    })
+    run_job(
+        LambdaEvent::new(event, Context::default()),
+        &codepipeline,
+        |job| start_training::handle(job, sagemaker, store),
+    )
     .await
     .unwrap();
     results

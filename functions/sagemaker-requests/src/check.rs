@@ -146,17 +146,11 @@ pub(crate) fn range(
     path: &JsonPath,
     out: &mut Vec<Violation>,
 ) {
-    if min.is_some_and(|min| value < min) {
-        let message = format!(
-            "`{value}` is less than the minimum, {}",
-            min.unwrap_or_default()
-        );
+    if let Some(low) = min.filter(|low| value < *low) {
+        let message = format!("`{value}` is less than the minimum, {low}");
         push(out, path, message, bounds_hint(min, max));
-    } else if max.is_some_and(|max| value > max) {
-        let message = format!(
-            "`{value}` is more than the maximum, {}",
-            max.unwrap_or_default()
-        );
+    } else if let Some(high) = max.filter(|high| value > *high) {
+        let message = format!("`{value}` is more than the maximum, {high}");
         push(out, path, message, bounds_hint(min, max));
     }
 }
@@ -172,17 +166,11 @@ pub(crate) fn range_f64(
     path: &JsonPath,
     out: &mut Vec<Violation>,
 ) {
-    if min.is_some_and(|min| value < min) {
-        let message = format!(
-            "`{value}` is less than the minimum, {}",
-            min.unwrap_or_default()
-        );
+    if let Some(low) = min.filter(|low| value < *low) {
+        let message = format!("`{value}` is less than the minimum, {low}");
         push(out, path, message, bounds_hint(min, max));
-    } else if max.is_some_and(|max| value > max) {
-        let message = format!(
-            "`{value}` is more than the maximum, {}",
-            max.unwrap_or_default()
-        );
+    } else if let Some(high) = max.filter(|high| value > *high) {
+        let message = format!("`{value}` is more than the maximum, {high}");
         push(out, path, message, bounds_hint(min, max));
     }
 }

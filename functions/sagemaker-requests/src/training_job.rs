@@ -145,10 +145,13 @@ fn channels(request: &CreateTrainingJobRequest, out: &mut Vec<Violation>) {
         if let Some(s3) = &channel.data_source.s3_data_source
             && !s3.s3_uri.starts_with("s3://")
         {
-            let hint = if s3.s3_uri.to_ascii_lowercase().starts_with("s3://") {
-                format!("write `s3://{}` (lower case)", &s3.s3_uri[5..])
-            } else {
-                "write an S3 URI: `s3://<bucket>/<prefix>`".to_owned()
+            let scheme = s3
+                .s3_uri
+                .get(..5)
+                .filter(|s| s.eq_ignore_ascii_case("s3://"));
+            let hint = match (scheme, s3.s3_uri.get(5..)) {
+                (Some(_), Some(rest)) => format!("write `s3://{rest}` (lower case)"),
+                _ => "write an S3 URI: `s3://<bucket>/<prefix>`".to_owned(),
             };
             out.push(Violation::new(
                 channel_at
@@ -187,4 +190,41 @@ fn explain_string_maps(doc: &Document, diagnostics: Diagnostics) -> Diagnostics 
         diagnostic
     };
     Diagnostics(diagnostics.into_iter().map(refine).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn request(channels: serde_json::Value) -> CreateTrainingJobRequest {
+        let value = json!({
+            "RoleArn": "arn:aws:iam::123456789012:role/R",
+            "OutputDataConfig": {"S3OutputPath": "s3://bucket/out"},
+            "InputDataConfig": channels,
+        });
+        serde_json::from_value(value).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn s3_channel(uri: &str) -> serde_json::Value {
+        json!([{"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri}}}])
+    }
+
+    #[test]
+    fn an_upper_case_scheme_gets_the_lower_case_uri() {
+        let violations = rules(&request(s3_channel("S3://bucket/train/")));
+        let hints: Vec<_> = violations.iter().map(|v| v.hint.as_deref()).collect();
+        assert_eq!(hints, vec![Some("write `s3://bucket/train/` (lower case)")]);
+        assert_eq!(
+            violations[0].path.to_string(),
+            "InputDataConfig[0].DataSource.S3DataSource.S3Uri"
+        );
+    }
+
+    #[test]
+    fn a_minimal_request_breaks_no_rule() {
+        assert_eq!(rules(&request(s3_channel("s3://bucket/train/"))), vec![]);
+        assert_eq!(MAX_RUNTIME_LIMIT_SECONDS, 2_419_200);
+    }
 }

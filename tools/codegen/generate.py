@@ -23,12 +23,13 @@ import botocore_model  # noqa: E402
 from rust_emitter import Emitter, Unsupported  # noqa: E402
 
 # Operations whose requests users write; every shape reachable from them is emitted once.
-OPERATIONS = ["CreateTrainingJob"]
+OPERATIONS = ["CreateTrainingJob", "CreateHyperParameterTuningJob"]
 
 # Members the model requires that the pipeline may supply itself.
 OPTIONAL_OVERRIDES = {
     # The pipeline names the job (unique per execution); a given name is only its prefix.
     ("CreateTrainingJobRequest", "TrainingJobName"),
+    ("CreateHyperParameterTuningJobRequest", "HyperParameterTuningJobName"),
 }
 
 ROOT = os.path.dirname(os.path.dirname(HERE))

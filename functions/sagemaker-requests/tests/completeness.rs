@@ -11,10 +11,13 @@ use aws_smithy_types::body::SdkBody;
 use config_file::{Document, JsonPath};
 use regex::Regex;
 use sagemaker_requests::generated::PATTERNS;
-use sagemaker_requests::{CreateTrainingJobRequest, training_job};
+use sagemaker_requests::{
+    CreateHyperParameterTuningJobRequest, CreateTrainingJobRequest, training_job,
+};
 use serde_json::{Map, Value, json};
 
 const INPUT: &str = "CreateTrainingJobRequest";
+const TUNING_INPUT: &str = "CreateHyperParameterTuningJobRequest";
 
 fn model() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/model/shapes.json");
@@ -131,7 +134,12 @@ fn the_snapshot_is_the_pinned_model() {
         members, 28,
         "CreateTrainingJobRequest members in botocore 1.44.5"
     );
-    assert_eq!(count_structures(&model), (37, 146));
+    assert_eq!(
+        model["operations"]["CreateHyperParameterTuningJob"],
+        TUNING_INPUT
+    );
+    // Structures reachable from both operations, each emitted once.
+    assert_eq!(count_structures(&model), (58, 225));
 }
 
 fn maximal_document(model: &Value) -> (Value, Document) {
@@ -211,5 +219,50 @@ async fn every_member_reaches_the_body_the_sdk_sends() {
     let body = sent.body().bytes().unwrap_or_default();
     let body: Value = serde_json::from_slice(body).unwrap_or_else(|e| panic!("{e}"));
     request["TrainingJobName"] = json!("test-job");
+    assert_eq!(body, request, "the SDK sends exactly what the file says");
+}
+
+#[tokio::test]
+async fn every_tuning_member_reaches_the_body_the_sdk_sends() {
+    let model = model();
+    let mut request = synthesize(&model, TUNING_INPUT);
+    let text = serde_json::to_string_pretty(&request).unwrap_or_default();
+    let doc = Document::parse("tuning.json", &text).unwrap_or_else(|e| panic!("{e}"));
+    let mirror: CreateHyperParameterTuningJobRequest =
+        doc.deserialize().unwrap_or_else(|e| panic!("{e}"));
+    let mut violations = Vec::new();
+    mirror.check(&mut JsonPath::root(), &mut violations);
+    assert_eq!(
+        violations,
+        vec![],
+        "valid values must pass the model's checks"
+    );
+
+    let response = http::Response::builder()
+        .status(200)
+        .body(SdkBody::from(
+            r#"{"HyperParameterTuningJobArn": "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/t"}"#,
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (http_client, captured) = capture_request(Some(response));
+    let config = aws_sdk_sagemaker::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKID", "SECRET", None, None, "test"))
+        .http_client(http_client)
+        .build();
+    let client = aws_sdk_sagemaker::Client::from_conf(config);
+    mirror
+        .apply(client.create_hyper_parameter_tuning_job())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .hyper_parameter_tuning_job_name("t")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+
+    let sent = captured.expect_request();
+    let body: Value = serde_json::from_slice(sent.body().bytes().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    request["HyperParameterTuningJobName"] = json!("t");
     assert_eq!(body, request, "the SDK sends exactly what the file says");
 }

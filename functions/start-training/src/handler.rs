@@ -6,10 +6,8 @@ use pipeline_core::run::record_execution_id;
 use pipeline_core::{ArtifactStore, Job, JobError, Outcome, params};
 use tracing::{info, warn};
 
-use crate::naming::{self, tag};
-use crate::placeholders::Placeholders;
-use crate::request;
-use crate::settings::Settings;
+use model_repo::naming::{self, tag};
+use model_repo::{Placeholders, Settings, training};
 
 pub async fn handle(
     job: Job,
@@ -43,8 +41,8 @@ pub async fn handle(
 
     let placeholders = Placeholders::from_settings(&settings, &name);
     let request =
-        request::load(path, &text, &placeholders).map_err(|d| JobError::config(d.to_string()))?;
-    let request = request::complete(request, &name, &settings, &job.id);
+        training::load(path, &text, &placeholders).map_err(|d| JobError::config(d.to_string()))?;
+    let request = training::complete(request, &name, &settings, &job.id);
 
     let instance = request
         .resource_config

@@ -6,6 +6,7 @@ pub mod naming;
 pub mod placeholders;
 pub mod settings;
 pub mod training;
+pub mod tuning;
 
 pub use placeholders::Placeholders;
 pub use settings::Settings;

@@ -4,10 +4,15 @@
 //! name, finds the job the first delivery started and adopts it. A retry of the stage is a new
 //! job (new job id) and so trains again under a new name.
 
+use sagemaker_requests::Tag;
 use sha2::{Digest, Sha256};
+
+use crate::Settings;
 
 /// SageMaker's limit for training job names.
 pub const TRAINING_JOB_NAME_MAX: usize = 63;
+/// SageMaker's limit for hyperparameter tuning job names.
+pub const TUNING_JOB_NAME_MAX: usize = 32;
 const HASH_LEN: usize = 8;
 const COMMIT_LEN: usize = 7;
 
@@ -21,21 +26,45 @@ pub fn training_job_name(
     execution_id: &str,
     job_id: &str,
 ) -> String {
-    let hash = {
-        let digest = Sha256::digest(format!("{execution_id}\n{job_id}").as_bytes());
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    };
+    job_name(
+        TRAINING_JOB_NAME_MAX,
+        prefix,
+        name,
+        commit,
+        execution_id,
+        job_id,
+    )
+}
+
+/// `<prefix>-<commit>-<hash>`, at most 32 characters: SageMaker names a tuning job's training
+/// jobs `<tuning job>-<NNN>-<8 hex>`. The commit is left out before the prefix is cut.
+pub fn tuning_job_name(prefix: &str, commit: &str, execution_id: &str, job_id: &str) -> String {
+    job_name(
+        TUNING_JOB_NAME_MAX,
+        prefix,
+        None,
+        commit,
+        execution_id,
+        job_id,
+    )
+}
+
+fn job_name(
+    max: usize,
+    prefix: &str,
+    name: Option<&str>,
+    commit: &str,
+    execution_id: &str,
+    job_id: &str,
+) -> String {
+    let digest = Sha256::digest(format!("{execution_id}\n{job_id}").as_bytes());
+    let hash: String = digest
+        .iter()
+        .take(HASH_LEN / 2)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let commit = sanitize(commit);
     let commit = &commit[..commit.len().min(COMMIT_LEN)];
-    let tail = [commit, &hash[..HASH_LEN]]
-        .iter()
-        .filter(|s| !s.is_empty())
-        .cloned()
-        .collect::<Vec<_>>()
-        .join("-");
 
     let mut head = sanitize(prefix);
     if head.is_empty() {
@@ -44,8 +73,13 @@ pub fn training_job_name(
     if let Some(name) = name.map(sanitize).filter(|n| !n.is_empty() && *n != head) {
         head = format!("{head}-{name}");
     }
-    let room = TRAINING_JOB_NAME_MAX - tail.len() - 1;
-    head.truncate(room);
+    let with_commit = format!("{commit}-{hash}");
+    let tail = if commit.is_empty() || head.len() + 1 + with_commit.len() > max {
+        hash
+    } else {
+        with_commit
+    };
+    head.truncate(max - tail.len() - 1);
     let head = head.trim_end_matches('-');
     format!("{head}-{tail}")
 }
@@ -74,6 +108,35 @@ pub mod tag {
     pub const JOB: &str = "pipeline:job-id";
 }
 
+/// Every lineage tag key.
+pub const LINEAGE: [&str; 5] = [
+    tag::REPOSITORY,
+    tag::BRANCH,
+    tag::COMMIT,
+    tag::EXECUTION,
+    tag::JOB,
+];
+
+/// `tags` with the pipeline's lineage tags added, replacing user tags of the same keys.
+pub fn with_lineage(tags: Option<Vec<Tag>>, settings: &Settings, job_id: &str) -> Vec<Tag> {
+    let lineage = [
+        (tag::REPOSITORY, settings.repository.as_deref()),
+        (tag::BRANCH, settings.branch.as_deref()),
+        (tag::COMMIT, Some(settings.commit_id.as_str())),
+        (tag::EXECUTION, Some(settings.execution_id.as_str())),
+        (tag::JOB, Some(job_id)),
+    ];
+    let mut tags = tags.unwrap_or_default();
+    tags.retain(|t| !LINEAGE.contains(&t.key.as_str()));
+    tags.extend(lineage.iter().filter_map(|(key, value)| {
+        value.filter(|v| !v.is_empty()).map(|v| Tag {
+            key: (*key).to_owned(),
+            value: tag_value(v),
+        })
+    }));
+    tags
+}
+
 /// SageMaker tag values allow `[\p{L}\p{Z}\p{N}_.:/=+\-@]*`, at most 256 characters.
 pub fn tag_value(raw: &str) -> String {
     raw.chars()
@@ -94,9 +157,13 @@ mod tests {
     use proptest::prelude::*;
 
     fn is_valid(name: &str) -> bool {
+        is_valid_within(name, TRAINING_JOB_NAME_MAX)
+    }
+
+    fn is_valid_within(name: &str, max: usize) -> bool {
         let bytes = name.as_bytes();
         !name.is_empty()
-            && name.len() <= TRAINING_JOB_NAME_MAX
+            && name.len() <= max
             && bytes[0].is_ascii_alphanumeric()
             && bytes[bytes.len() - 1].is_ascii_alphanumeric()
             && bytes
@@ -145,6 +212,17 @@ mod tests {
     }
 
     #[test]
+    fn tuning_names_keep_the_prefix_first() {
+        let name = tuning_job_name("sagemaker-cicd", "9f2c1e4d", EXEC, JOB);
+        assert!(name.starts_with("sagemaker-cicd-9f2c1e4-"), "{name}");
+        assert!(name.len() <= TUNING_JOB_NAME_MAX);
+        // A long prefix drops the commit before it is cut.
+        let name = tuning_job_name("my-long-stack-name-x", "9f2c1e4d", EXEC, JOB);
+        assert!(name.starts_with("my-long-stack-name-x-"), "{name}");
+        assert!(!name.contains("9f2c1e4"), "{name}");
+    }
+
+    #[test]
     fn tag_values_are_cleaned() {
         assert_eq!(tag_value("owner/repo"), "owner/repo");
         assert_eq!(tag_value("feature#1"), "feature_1");
@@ -158,6 +236,8 @@ mod tests {
             let made = training_job_name(&prefix, name.as_deref(), &commit, &exec, &job);
             prop_assert!(is_valid(&made), "{:?}", made);
             prop_assert_eq!(&made, &training_job_name(&prefix, name.as_deref(), &commit, &exec, &job));
+            let tuning = tuning_job_name(&prefix, &commit, &exec, &job);
+            prop_assert!(is_valid_within(&tuning, TUNING_JOB_NAME_MAX), "{:?}", tuning);
         }
     }
 }

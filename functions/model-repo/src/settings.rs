@@ -6,6 +6,8 @@ use serde::Deserialize;
 
 /// Where the training request lives in the model repository unless UserParameters says otherwise.
 pub const DEFAULT_CONFIG_PATH: &str = "configuration/trainingjob.json";
+/// Where the tuning request lives; when the file is absent, tuning is skipped.
+pub const DEFAULT_TUNING_CONFIG_PATH: &str = "configuration/tuning.json";
 
 /// A CodePipeline action waits at most this long in total; the Tune action follows the training
 /// job within it, so no job may be allowed to run longer.
@@ -47,11 +49,26 @@ pub struct Settings {
     /// Name of the input artifact holding the model repository, when the action has several.
     #[serde(default)]
     pub input_artifact: Option<String>,
+    /// The Tune action: `#{TrainVariables.TrainingJobName}`, the job to follow.
+    #[serde(default)]
+    pub training_job_name: Option<String>,
+    /// Path of the tuning request inside the source artifact.
+    #[serde(default)]
+    pub tuning_config_path: Option<String>,
+    /// Stop a running job when the action window runs out (otherwise it is left running).
+    #[serde(default = "defaults::stop_at_window_end")]
+    pub stop_jobs_at_window_end: bool,
 }
 
 impl Settings {
     pub fn config_path(&self) -> &str {
         self.config_path.as_deref().unwrap_or(DEFAULT_CONFIG_PATH)
+    }
+
+    pub fn tuning_config_path(&self) -> &str {
+        self.tuning_config_path
+            .as_deref()
+            .unwrap_or(DEFAULT_TUNING_CONFIG_PATH)
     }
 }
 
@@ -68,6 +85,9 @@ mod defaults {
     }
     pub fn max_runtime() -> i64 {
         86_400
+    }
+    pub fn stop_at_window_end() -> bool {
+        true
     }
 }
 

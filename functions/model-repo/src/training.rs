@@ -3,9 +3,8 @@
 
 use config_file::{Diagnostic, Diagnostics, Document, JsonPath};
 use sagemaker_requests::CreateTrainingJobRequest;
-use sagemaker_requests::generated::Tag;
 
-use crate::naming::{self, tag};
+use crate::naming;
 use crate::placeholders::Placeholders;
 use crate::settings::{ACTION_WINDOW_SECONDS, Settings};
 
@@ -109,24 +108,16 @@ fn room_for_lineage(doc: &Document, request: &CreateTrainingJobRequest) -> Optio
         .tags
         .iter()
         .flatten()
-        .filter(|t| !LINEAGE.contains(&t.key.as_str()))
+        .filter(|t| !naming::LINEAGE.contains(&t.key.as_str()))
         .count();
-    (own + LINEAGE.len() > MAX_TAGS).then(|| {
+    (own + naming::LINEAGE.len() > MAX_TAGS).then(|| {
         doc.diagnostic(
             &JsonPath::root().key("Tags"),
-            format!("{own} Tags and the pipeline's {} lineage tags are more than SageMaker's {MAX_TAGS}", LINEAGE.len()),
-            Some(format!("keep at most {} Tags", MAX_TAGS - LINEAGE.len())),
+            format!("{own} Tags and the pipeline's {} lineage tags are more than SageMaker's {MAX_TAGS}", naming::LINEAGE.len()),
+            Some(format!("keep at most {} Tags", MAX_TAGS - naming::LINEAGE.len())),
         )
     })
 }
-
-const LINEAGE: [&str; 5] = [
-    tag::REPOSITORY,
-    tag::BRANCH,
-    tag::COMMIT,
-    tag::EXECUTION,
-    tag::JOB,
-];
 
 /// Sets the pipeline's job name and adds the lineage tags (replacing user tags of the same keys).
 pub fn complete(
@@ -136,24 +127,6 @@ pub fn complete(
     job_id: &str,
 ) -> CreateTrainingJobRequest {
     request.training_job_name = Some(name.to_owned());
-    let lineage = [
-        (tag::REPOSITORY, settings.repository.as_deref()),
-        (tag::BRANCH, settings.branch.as_deref()),
-        (tag::COMMIT, Some(settings.commit_id.as_str())),
-        (tag::EXECUTION, Some(settings.execution_id.as_str())),
-        (tag::JOB, Some(job_id)),
-    ];
-    let mut tags = request.tags.take().unwrap_or_default();
-    tags.retain(|t| !LINEAGE.contains(&t.key.as_str()));
-    tags.extend(
-        lineage
-            .iter()
-            .filter_map(|(key, value)| value.filter(|v| !v.is_empty()).map(|v| (key, v)))
-            .map(|(key, value)| Tag {
-                key: (*key).to_owned(),
-                value: naming::tag_value(value),
-            }),
-    );
-    request.tags = Some(tags);
+    request.tags = Some(naming::with_lineage(request.tags.take(), settings, job_id));
     request
 }

@@ -1,0 +1,328 @@
+//! train-and-tune: follow the training job, then tune, then name the best model of the commit.
+//! Every invocation answers quickly, with at most one Describe and one Create call, and comes
+//! back through a continuation token.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_sagemaker::Client as SageMaker;
+use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use model_repo::settings::ACTION_WINDOW_SECONDS;
+use model_repo::{Placeholders, Settings, naming, training, tuning};
+use pipeline_core::run::record_execution_id;
+use pipeline_core::{ArtifactStore, Job, JobError, Outcome, params};
+use tracing::{info, warn};
+
+use crate::status::{self, Step};
+use crate::token::{Best, Phase, State};
+
+/// Kept back from the 24-hour window: the last poll may come this late.
+const WINDOW_MARGIN_SECONDS: u64 = 15 * 60;
+/// SageMaker's minimum for a tuning job's ResourceLimits.MaxRuntimeInSeconds.
+const MIN_TUNING_RUNTIME_SECONDS: u64 = 120;
+
+pub async fn handle(
+    job: Job,
+    sagemaker: &SageMaker,
+    artifacts: &ArtifactStore,
+    now: SystemTime,
+) -> Result<Outcome, JobError> {
+    let settings: Settings = params::parse(job.user_parameters.as_deref())?;
+    record_execution_id(&settings.execution_id);
+    let training_job = settings.training_job_name.clone().ok_or_else(|| {
+        JobError::config(
+            "UserParameters has no TrainingJobName: pass \"TrainingJobName\": \"#{TrainVariables.TrainingJobName}\" \
+             in the Tune action of template.yaml",
+        )
+    })?;
+    let now_secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let state = match &job.continuation_token {
+        None => State::new(&settings.execution_id, &training_job, now_secs),
+        Some(token) => State::decode(token, &settings.execution_id, &training_job)?,
+    };
+
+    let left = window_left(&state, now_secs);
+    if left == 0 {
+        return Err(out_of_time(sagemaker, &settings, &state).await);
+    }
+
+    match state.phase {
+        Phase::Training => {
+            let described = sagemaker
+                .describe_training_job()
+                .training_job_name(&state.training)
+                .send()
+                .await
+                .map_err(|e| sagemaker_error("DescribeTrainingJob", &e))?;
+            match status::training(&described, now) {
+                Step::Wait { summary, percent } => Ok(wait(&state, summary, percent)),
+                Step::Failed(err) => Err(err),
+                Step::Done(()) => {
+                    after_training(
+                        &job, &settings, state, &described, artifacts, sagemaker, left,
+                    )
+                    .await
+                }
+            }
+        }
+        Phase::Tuning => {
+            let name = state.tuning.clone().unwrap_or_default();
+            let described = sagemaker
+                .describe_hyper_parameter_tuning_job()
+                .hyper_parameter_tuning_job_name(&name)
+                .send()
+                .await
+                .map_err(|e| sagemaker_error("DescribeHyperParameterTuningJob", &e))?;
+            match status::tuning(&described) {
+                Step::Wait { summary, percent } => Ok(wait(&state, summary, percent)),
+                Step::Failed(err) => Err(err),
+                Step::Done(best) => {
+                    let summary = format!(
+                        "Tuning job {name} completed; best {} {} ({}). Reading its model artifacts",
+                        best.metric, best.value, best.job
+                    );
+                    let next = State {
+                        phase: Phase::Best,
+                        best: Some(best),
+                        ..state
+                    };
+                    Ok(wait(&next, summary, Some(100)))
+                }
+            }
+        }
+        Phase::Best => {
+            let best = state.best.clone().unwrap_or(Best {
+                job: String::new(),
+                metric: String::new(),
+                value: 0.0,
+            });
+            let described = sagemaker
+                .describe_training_job()
+                .training_job_name(&best.job)
+                .send()
+                .await
+                .map_err(|e| sagemaker_error("DescribeTrainingJob", &e))?;
+            let artifacts_uri = model_artifacts(&described)?;
+            Ok(candidate(
+                &best.job,
+                &best.metric,
+                &best.value.to_string(),
+                &artifacts_uri,
+                state.tuning.as_deref().unwrap_or_default(),
+            )
+            .summary(format!(
+                "Best model of tuning job {}: {} with {} = {}",
+                state.tuning.as_deref().unwrap_or_default(),
+                best.job,
+                best.metric,
+                best.value
+            )))
+        }
+    }
+}
+
+/// The training job completed: tune when the repository has tuning.json, else it is the candidate.
+async fn after_training(
+    job: &Job,
+    settings: &Settings,
+    state: State,
+    described: &aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput,
+    artifacts: &ArtifactStore,
+    sagemaker: &SageMaker,
+    left: u64,
+) -> Result<Outcome, JobError> {
+    let artifact = job.input_artifact(settings.input_artifact.as_deref())?;
+    let mut source = artifacts.open(&job.credentials, artifact).await?;
+    let tuning_path = settings.tuning_config_path();
+    let Some(tuning_text) = source.read_text(tuning_path)? else {
+        let uri = model_artifacts(described)?;
+        return Ok(
+            candidate(&state.training, "", "", &uri, "").summary(format!(
+                "Training job {} completed; no {tuning_path}, so tuning was skipped",
+                state.training
+            )),
+        );
+    };
+
+    let training_path = settings.config_path();
+    let training_text = source.read_text(training_path)?.ok_or_else(|| {
+        JobError::config(format!("the source has {tuning_path} but no {training_path}, from which tuning derives its training job definition"))
+    })?;
+    let placeholders = Placeholders::from_settings(settings, &state.training);
+    let training = training::load(training_path, &training_text, &placeholders)
+        .map_err(|d| JobError::config(d.to_string()))?;
+    let tuned = tuning::load(tuning_path, &tuning_text, &placeholders, &training)
+        .map_err(|d| JobError::config(d.to_string()))?;
+
+    let name = naming::tuning_job_name(
+        &settings.job_prefix,
+        &settings.commit_id,
+        &settings.execution_id,
+        &job.id,
+    );
+    let mut request = tuned.request;
+    request.hyper_parameter_tuning_job_name = Some(name.clone());
+    request.tags = Some(naming::with_lineage(request.tags.take(), settings, &job.id));
+    // Tuning must end within what is left of the action window.
+    let limits = &mut request.hyper_parameter_tuning_job_config.resource_limits;
+    if limits.max_runtime_in_seconds.is_none() {
+        if left < MIN_TUNING_RUNTIME_SECONDS {
+            return Err(JobError::failed(format!(
+                "Training took so long that less than {MIN_TUNING_RUNTIME_SECONDS} s of the 24-hour action window is left for tuning"
+            )));
+        }
+        limits.max_runtime_in_seconds = Some(i32::try_from(left).unwrap_or(i32::MAX));
+    }
+
+    let call = request
+        .apply(sagemaker.create_hyper_parameter_tuning_job())
+        .map_err(|e| {
+            JobError::config(format!(
+                "{tuning_path} cannot be turned into a SageMaker request: {e}"
+            ))
+        })?;
+    let verb = match call.send().await {
+        Ok(_) => {
+            info!(tuning_job = %name, "tuning job created");
+            "Started"
+        }
+        // A duplicate delivery: the name is derived from this very job, so the tuning job is ours.
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use()) =>
+        {
+            warn!(tuning_job = %name, "tuning job exists already; following it");
+            "Following the already started"
+        }
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_limit_exceeded()) =>
+        {
+            return Err(JobError::failed(format!(
+                "SageMaker quota reached (CreateHyperParameterTuningJob): {}. Request a quota increase or lower MaxParallelTrainingJobs",
+                err.message().unwrap_or("resource limit exceeded")
+            )));
+        }
+        Err(err) => return Err(sagemaker_error("CreateHyperParameterTuningJob", &err)),
+    };
+    let not_carried = if tuned.not_carried.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (not carried into tuning, which cannot express them: {})",
+            tuned.not_carried.join(", ")
+        )
+    };
+    let summary = format!(
+        "Training job {} completed. {verb} tuning job {name}{not_carried}",
+        state.training
+    );
+    let next = State {
+        phase: Phase::Tuning,
+        tuning: Some(name),
+        ..state
+    };
+    Ok(wait(&next, summary, Some(0)))
+}
+
+fn wait(state: &State, summary: String, percent: Option<u8>) -> Outcome {
+    let outcome = Outcome::in_progress(state.encode()).summary(summary);
+    match percent {
+        Some(p) => outcome.percent(p),
+        None => outcome,
+    }
+}
+
+fn candidate(job: &str, metric: &str, value: &str, artifacts: &str, tuning_job: &str) -> Outcome {
+    Outcome::succeeded()
+        .variable("CandidateTrainingJobName", job)
+        .variable("ObjectiveMetricName", metric)
+        .variable("ObjectiveMetricValue", value)
+        .variable("ModelArtifactsUri", artifacts)
+        .variable("TuningJobName", tuning_job)
+}
+
+fn model_artifacts(
+    job: &aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput,
+) -> Result<String, JobError> {
+    job.model_artifacts().and_then(|a| a.s3_model_artifacts()).filter(|uri| !uri.is_empty()).map(str::to_owned).ok_or_else(|| {
+        JobError::failed(format!(
+            "Training job {} completed without model artifacts: the training script must write its model to SM_MODEL_DIR",
+            job.training_job_name().unwrap_or_default()
+        ))
+    })
+}
+
+fn window_left(state: &State, now_secs: u64) -> u64 {
+    let used = now_secs.saturating_sub(state.started);
+    (ACTION_WINDOW_SECONDS as u64)
+        .saturating_sub(WINDOW_MARGIN_SECONDS)
+        .saturating_sub(used)
+}
+
+/// The action window is over: stop what runs (when configured to) and say so.
+async fn out_of_time(sagemaker: &SageMaker, settings: &Settings, state: &State) -> JobError {
+    let (kind, name) = match (&state.phase, &state.tuning) {
+        (Phase::Training, _) => ("training", state.training.clone()),
+        (_, Some(tuning)) => ("tuning", tuning.clone()),
+        (_, None) => ("training", state.training.clone()),
+    };
+    let stopped = if !settings.stop_jobs_at_window_end || state.phase == Phase::Best {
+        "It was left running.".to_owned()
+    } else {
+        let result = if kind == "training" {
+            sagemaker
+                .stop_training_job()
+                .training_job_name(&name)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| DisplayErrorContext(e).to_string())
+        } else {
+            sagemaker
+                .stop_hyper_parameter_tuning_job()
+                .hyper_parameter_tuning_job_name(&name)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| DisplayErrorContext(e).to_string())
+        };
+        match result {
+            Ok(()) => "It was stopped.".to_owned(),
+            Err(reason) => {
+                format!("Stopping it failed ({reason}); stop it in the SageMaker console.")
+            }
+        }
+    };
+    JobError::failed(format!(
+        "The {kind} job {name} would not finish within the 24 hours CodePipeline gives an action \
+         ({} margin kept). {stopped} Lower MaxRuntimeInSeconds or the tuning ResourceLimits.",
+        status::duration(Duration::from_secs(WINDOW_MARGIN_SECONDS))
+    ))
+}
+
+fn sagemaker_error<E>(operation: &str, err: &SdkError<E>) -> JobError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let detail = err
+        .message()
+        .map(str::to_owned)
+        .unwrap_or_else(|| DisplayErrorContext(err).to_string());
+    match err.code() {
+        Some("ValidationException") => {
+            JobError::config(format!("SageMaker refused {operation}: {detail}"))
+        }
+        Some("ResourceNotFound") => JobError::failed(format!(
+            "{operation}: {detail}. The job does not exist (any more) in this account and region"
+        )),
+        Some("AccessDeniedException" | "AccessDenied") => JobError::permission(format!(
+            "the function is not allowed to call {operation}: {detail}. Check the function's policy in template.yaml"
+        )),
+        _ => JobError::system(format!("{operation} failed: {detail}")),
+    }
+}

@@ -1,0 +1,228 @@
+//! The continuation token: small, versioned state carried from one invocation to the next, with
+//! a checksum so that a garbled token is refused rather than misread.
+
+use std::fmt;
+
+use pipeline_core::JobError;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const VERSION: u8 = 1;
+const CHECKSUM_LEN: usize = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Following the training job started by the Train action.
+    Training,
+    /// Following the tuning job this action started.
+    Tuning,
+    /// Tuning is done; reading the best training job's model artifacts.
+    Best,
+}
+
+/// The best job of a finished tuning job, as DescribeHyperParameterTuningJob reported it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Best {
+    pub job: String,
+    pub metric: String,
+    pub value: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    pub v: u8,
+    pub phase: Phase,
+    /// The pipeline execution the token belongs to.
+    pub execution: String,
+    pub training: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best: Option<Best>,
+    /// When the action began (seconds since the epoch): the start of its 24-hour window.
+    pub started: u64,
+}
+
+impl State {
+    pub fn new(execution: &str, training: &str, started: u64) -> Self {
+        State {
+            v: VERSION,
+            phase: Phase::Training,
+            execution: execution.to_owned(),
+            training: training.to_owned(),
+            tuning: None,
+            best: None,
+            started,
+        }
+    }
+
+    /// `<json>~<checksum>`: readable in the console, refused when altered.
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_string(self).unwrap_or_default();
+        let sum = checksum(&json);
+        format!("{json}~{sum}")
+    }
+
+    /// Reads a token and checks it belongs to this execution and training job.
+    pub fn decode(token: &str, execution: &str, training: &str) -> Result<State, TokenError> {
+        let (json, sum) = token.rsplit_once('~').ok_or(TokenError::Garbled)?;
+        if sum.len() != CHECKSUM_LEN || checksum(json) != sum {
+            return Err(TokenError::Garbled);
+        }
+        let state: State = serde_json::from_str(json).map_err(|_| TokenError::Garbled)?;
+        if state.v != VERSION {
+            return Err(TokenError::Version(state.v));
+        }
+        if state.execution != execution || state.training != training {
+            return Err(TokenError::Foreign);
+        }
+        let consistent = match state.phase {
+            Phase::Training => true,
+            Phase::Tuning => state.tuning.is_some(),
+            Phase::Best => state.tuning.is_some() && state.best.is_some(),
+        };
+        if consistent {
+            Ok(state)
+        } else {
+            Err(TokenError::Garbled)
+        }
+    }
+}
+
+fn checksum(json: &str) -> String {
+    Sha256::digest(json.as_bytes())
+        .iter()
+        .take(CHECKSUM_LEN / 2)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenError {
+    Garbled,
+    Version(u8),
+    Foreign,
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenError::Garbled => f.write_str("the continuation token is garbled"),
+            TokenError::Version(v) => write!(
+                f,
+                "the continuation token has version {v}; this function reads version {VERSION}"
+            ),
+            TokenError::Foreign => {
+                f.write_str("the continuation token belongs to another execution or training job")
+            }
+        }
+    }
+}
+
+impl From<TokenError> for JobError {
+    fn from(err: TokenError) -> Self {
+        JobError::system(format!(
+            "{err}. Retry the Tune stage to start following the training job afresh"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn state() -> State {
+        let mut s = State::new(
+            "3137f7cb-8b1f-4f2b-a6a5-2f1e9e6f0b5e",
+            "sagemaker-cicd-churn-9f2c1e4-3452f8ac",
+            1_790_000_000,
+        );
+        s.phase = Phase::Best;
+        s.tuning = Some("sagemaker-cicd-9f2c1e4-0a1b2c3d".into());
+        s.best = Some(Best {
+            job: format!("{}-{}", "sagemaker-cicd-9f2c1e4-0a1b2c3d", "012-abcdef01"),
+            metric: "validation:accuracy".into(),
+            value: 0.953,
+        });
+        s
+    }
+
+    #[test]
+    fn round_trips_and_fits() {
+        let s = state();
+        let token = s.encode();
+        assert!(
+            token.len() <= pipeline_core::limits::CONTINUATION_TOKEN_MAX,
+            "{}",
+            token.len()
+        );
+        assert_eq!(State::decode(&token, &s.execution, &s.training), Ok(s));
+    }
+
+    #[test]
+    fn refuses_foreign_and_altered_tokens() {
+        let s = state();
+        let token = s.encode();
+        assert_eq!(
+            State::decode(&token, "other-execution", &s.training),
+            Err(TokenError::Foreign)
+        );
+        assert_eq!(
+            State::decode(&token, &s.execution, "other-job"),
+            Err(TokenError::Foreign)
+        );
+        let altered = token.replace("0.953", "0.999");
+        assert_eq!(
+            State::decode(&altered, &s.execution, &s.training),
+            Err(TokenError::Garbled)
+        );
+        assert_eq!(
+            State::decode(
+                "A continuation token if continuing job",
+                &s.execution,
+                &s.training
+            ),
+            Err(TokenError::Garbled)
+        );
+    }
+
+    #[test]
+    fn refuses_other_versions_and_inconsistent_phases() {
+        let mut s = state();
+        s.v = 2;
+        assert_eq!(
+            State::decode(&s.encode(), &s.execution, &s.training),
+            Err(TokenError::Version(2))
+        );
+        let mut s = state();
+        s.best = None;
+        assert_eq!(
+            State::decode(&s.encode(), &s.execution, &s.training),
+            Err(TokenError::Garbled)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_tokens_never_panic(token in ".{0,300}") {
+            let _ = State::decode(&token, "e", "t");
+        }
+
+        #[test]
+        fn any_single_character_change_is_caught(index in 0usize..100, c in "[a-z0-9{}\":,~]") {
+            let s = state();
+            let token = s.encode();
+            let index = index % token.len();
+            let mut altered: Vec<char> = token.chars().collect();
+            let replacement = c.chars().next().unwrap();
+            prop_assume!(altered[index] != replacement);
+            altered[index] = replacement;
+            let altered: String = altered.into_iter().collect();
+            prop_assert!(State::decode(&altered, &s.execution, &s.training).is_err());
+        }
+    }
+}

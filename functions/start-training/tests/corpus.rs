@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use aws_sdk_codepipeline::types::FailureType;
 use aws_sdk_sagemaker::operation::create_training_job::CreateTrainingJobOutput;
 use aws_smithy_mocks::mock;
@@ -104,9 +102,7 @@ async fn every_hostile_file_fails_once_with_its_reason_and_no_sagemaker_call() {
         let sagemaker = sagemaker(&[&create]);
         let (store, _) = artifact_store(200, source_with(&config));
         let results = run(event("malformed-config"), &sagemaker, &store).await;
-        let seen = Arc::clone(&results.seen);
-        let seen = seen.lock().unwrap();
-        match seen.as_slice() {
+        match results.all().as_slice() {
             [Reported::Failure { kind, message }] => {
                 if *kind != FailureType::ConfigurationError {
                     problems.push(format!("{file}: kind {kind:?}"));

@@ -13,6 +13,8 @@
 //! # }
 //! ```
 
+pub mod job;
+
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};

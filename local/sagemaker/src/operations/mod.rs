@@ -1,0 +1,134 @@
+//! One handler per operation this service serves; every other operation goes to the
+//! forward endpoint (moto), or is refused when there is none.
+
+mod tags;
+mod training;
+mod tuning;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+
+use crate::protocol::{ApiError, ErrorCode};
+use crate::service::Service;
+
+/// The operations answered here (ListTags and AddTags for this service's own jobs).
+pub const SERVED: &[&str] = &[
+    "CreateTrainingJob",
+    "DescribeTrainingJob",
+    "StopTrainingJob",
+    "ListTrainingJobs",
+    "CreateHyperParameterTuningJob",
+    "DescribeHyperParameterTuningJob",
+    "StopHyperParameterTuningJob",
+    "ListTrainingJobsForHyperParameterTuningJob",
+    "ListTags",
+    "AddTags",
+];
+
+pub async fn dispatch(
+    service: &Arc<Service>,
+    operation: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = match operation {
+        "CreateTrainingJob" => training::create(service, &body),
+        "DescribeTrainingJob" => training::describe(service, &body),
+        "StopTrainingJob" => training::stop(service, &body),
+        "ListTrainingJobs" => training::list(service, &body),
+        "CreateHyperParameterTuningJob" => tuning::create(service, &body),
+        "DescribeHyperParameterTuningJob" => tuning::describe(service, &body),
+        "StopHyperParameterTuningJob" => tuning::stop(service, &body),
+        "ListTrainingJobsForHyperParameterTuningJob" => tuning::list_training_jobs(service, &body),
+        "ListTags" | "AddTags" => match tags::serve(service, operation, &body) {
+            Some(result) => result,
+            None => return forward(service, operation, headers, body).await,
+        },
+        _ => return forward(service, operation, headers, body).await,
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn forward(service: &Service, operation: &str, headers: &HeaderMap, body: Bytes) -> Response {
+    match &service.forwarder {
+        Some(forwarder) => forwarder.forward(headers, body).await,
+        None => ApiError::new(
+            ErrorCode::UnknownOperation,
+            format!(
+                "the local SageMaker does not serve {operation}; start it with \
+                 --forward-endpoint <moto URL> to send such calls to moto"
+            ),
+        )
+        .into_response(),
+    }
+}
+
+/// The default page size of SageMaker's List operations.
+const DEFAULT_MAX_RESULTS: i32 = 10;
+
+/// One page of `items` from `next_token` (an offset this service handed out).
+fn page<T>(
+    items: Vec<T>,
+    next_token: Option<&str>,
+    max_results: Option<i32>,
+) -> Result<(Vec<T>, Option<String>), ApiError> {
+    let max = max_results.unwrap_or(DEFAULT_MAX_RESULTS);
+    if !(1..=100).contains(&max) {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{max}' at 'maxResults' failed to satisfy \
+             constraint: Member must have value between 1 and 100"
+        )));
+    }
+    let start = match next_token.filter(|t| !t.is_empty()) {
+        None => 0,
+        Some(token) => token
+            .parse::<usize>()
+            .ok()
+            .filter(|offset| *offset <= items.len())
+            .ok_or_else(|| ApiError::validation(format!("invalid NextToken `{token}`")))?,
+    };
+    let end = (start + max as usize).min(items.len());
+    let next = (end < items.len()).then(|| end.to_string());
+    let page = items.into_iter().skip(start).take(end - start).collect();
+    Ok((page, next))
+}
+
+/// `SortOrder`: Ascending (the default) or Descending.
+fn descending(sort_order: Option<&str>) -> Result<bool, ApiError> {
+    match sort_order.unwrap_or("Ascending") {
+        "Ascending" => Ok(false),
+        "Descending" => Ok(true),
+        other => Err(ApiError::validation(format!(
+            "SortOrder `{other}` is not Ascending or Descending"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_follow_their_tokens_to_the_end() {
+        let items: Vec<u32> = (0..25).collect();
+        let (first, next) = page(items.clone(), None, None).unwrap();
+        assert_eq!((first.len(), next.as_deref()), (10, Some("10")));
+        let (second, _) = page(items.clone(), next.as_deref(), None).unwrap();
+        assert_eq!(second[0], 10);
+        let (last, next) = page(items.clone(), Some("20"), Some(100)).unwrap();
+        assert_eq!((last, next), (vec![20, 21, 22, 23, 24], None));
+        assert!(page(items.clone(), Some("x"), None).is_err());
+        assert!(page(items.clone(), Some("26"), None).is_err());
+        assert!(page(items, None, Some(0)).is_err());
+    }
+
+    #[test]
+    fn sort_order_defaults_to_ascending() {
+        assert!(!descending(None).unwrap());
+        assert!(descending(Some("Descending")).unwrap());
+        assert!(descending(Some("down")).is_err());
+    }
+}

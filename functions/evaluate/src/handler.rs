@@ -1,0 +1,207 @@
+//! evaluate: the promotion gate. Reads the candidate's metrics, applies evaluation.json, explains
+//! the verdict in a table, and registers the model when it passes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_sagemaker::Client as SageMaker;
+use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_sagemaker::types::ModelApprovalStatus;
+use model_repo::naming::tag;
+use pipeline_core::limits::{FAILURE_MESSAGE_MAX, truncate};
+use pipeline_core::run::record_execution_id;
+use pipeline_core::{ArtifactStore, Job, JobError, Outcome, params};
+use tracing::info;
+
+use crate::gate::{self, Gate};
+use crate::registry::{self, METRIC_PREFIX, Registration};
+use crate::settings::Settings;
+use crate::verdict::{self, Candidate};
+
+pub async fn handle(
+    job: Job,
+    sagemaker: &SageMaker,
+    artifacts: &ArtifactStore,
+) -> Result<Outcome, JobError> {
+    let settings: Settings = params::parse(job.user_parameters.as_deref())?;
+    record_execution_id(&settings.execution_id);
+    let approval = match settings.model_approval_status.as_str() {
+        "Approved" => ModelApprovalStatus::Approved,
+        "PendingManualApproval" => ModelApprovalStatus::PendingManualApproval,
+        other => {
+            return Err(JobError::config(format!(
+                "UserParameters ModelApprovalStatus is `{other}`; write Approved or PendingManualApproval"
+            )));
+        }
+    };
+
+    let gate = read_gate(&job, &settings, artifacts).await?;
+    let described = sagemaker
+        .describe_training_job()
+        .training_job_name(&settings.candidate_training_job_name)
+        .send()
+        .await
+        .map_err(|e| {
+            let detail = e
+                .message()
+                .map(str::to_owned)
+                .unwrap_or_else(|| DisplayErrorContext(&e).to_string());
+            JobError::system(format!(
+                "DescribeTrainingJob {} failed: {detail}",
+                settings.candidate_training_job_name
+            ))
+        })?;
+    let candidate = Candidate {
+        metrics: described
+            .final_metric_data_list()
+            .iter()
+            .filter_map(|m| Some((m.metric_name()?.to_owned(), f64::from(m.value()?))))
+            .collect(),
+        objective: (!settings.objective_metric_name.is_empty())
+            .then(|| {
+                settings
+                    .objective_metric_value
+                    .parse::<f64>()
+                    .ok()
+                    .map(|v| (settings.objective_metric_name.clone(), v))
+            })
+            .flatten(),
+    };
+
+    let group = registry::group_name(&settings.job_prefix, settings.repository.as_deref());
+    let approved = if gate.regression.is_empty() {
+        None
+    } else {
+        registry::latest_approved(sagemaker, &group).await?
+    };
+    let verdict = verdict::evaluate(&gate, &candidate, approved.as_ref());
+    let table = verdict.table();
+    let against = approved
+        .as_ref()
+        .map(|a| format!(" against {}", a.arn))
+        .unwrap_or_default();
+    if !verdict.passed() {
+        let head = format!(
+            "The model of commit {} did not pass the gate{against}:\n\n",
+            short(&settings.commit_id)
+        );
+        return Err(JobError::failed(truncate(
+            &format!("{head}{table}"),
+            FAILURE_MESSAGE_MAX,
+        )));
+    }
+
+    let image = gate
+        .inference
+        .image
+        .clone()
+        .or_else(|| described.algorithm_specification().and_then(|a| a.training_image()).map(str::to_owned))
+        .ok_or_else(|| {
+            JobError::config(
+                "the candidate has no TrainingImage to serve with: set Inference.Image in configuration/evaluation.json",
+            )
+        })?;
+    let arn = registry::register(
+        sagemaker,
+        Registration {
+            group: &group,
+            image: &image,
+            model_data_url: &settings.model_artifacts_uri,
+            environment: &gate.inference.environment,
+            content_types: &gate.inference.content_types,
+            response_types: &gate.inference.response_types,
+            approval: approval.clone(),
+            description: format!(
+                "Commit {} of {}: {}",
+                short(&settings.commit_id),
+                settings.repository.as_deref().unwrap_or("the repository"),
+                verdict.summary_line()
+            ),
+            metadata: metadata(&settings, &candidate),
+            idempotency: format!(
+                "{}\n{}",
+                settings.execution_id, settings.candidate_training_job_name
+            ),
+            tags: lineage(&settings),
+        },
+    )
+    .await?;
+    info!(model_package = %arn, "registered");
+    Ok(Outcome::succeeded()
+        .variable("Verdict", verdict.word())
+        .variable("MetricsSummary", verdict.summary_line())
+        .variable("ModelPackageArn", &arn)
+        .summary(format!(
+            "{} ({}){against}:\n{table}",
+            verdict.word(),
+            approval.as_str()
+        )))
+}
+
+async fn read_gate(
+    job: &Job,
+    settings: &Settings,
+    artifacts: &ArtifactStore,
+) -> Result<Gate, JobError> {
+    let path = settings
+        .config_path
+        .as_deref()
+        .unwrap_or(gate::DEFAULT_PATH);
+    let artifact = job.input_artifact(settings.input_artifact.as_deref())?;
+    let mut source = artifacts.open(&job.credentials, artifact).await?;
+    let text = source.read_text(path)?.ok_or_else(|| {
+        JobError::config(format!(
+            "the source has no {path}: the pipeline promotes no model without a gate. Add the gate file \
+             (see examples/model-repo and the README)"
+        ))
+    })?;
+    gate::load(path, &text).map_err(|d| JobError::config(d.to_string()))
+}
+
+/// Metrics and lineage recorded on the package (keys and values within SageMaker's limits).
+fn metadata(settings: &Settings, candidate: &Candidate) -> HashMap<String, String> {
+    let mut metrics: BTreeMap<String, f64> = candidate.metrics.clone();
+    if let Some((name, value)) = &candidate.objective {
+        metrics.entry(name.clone()).or_insert(*value);
+    }
+    let mut out: HashMap<String, String> = metrics
+        .into_iter()
+        .filter(|(_, v)| v.is_finite())
+        .map(|(k, v)| (format!("{METRIC_PREFIX}{k}"), v.to_string()))
+        .filter(|(k, _)| k.len() <= 128)
+        .collect();
+    for (key, value) in lineage(settings) {
+        out.insert(key, value);
+    }
+    out.insert(
+        "pipeline:training-job".into(),
+        settings.candidate_training_job_name.clone(),
+    );
+    if !settings.tuning_job_name.is_empty() {
+        out.insert(
+            "pipeline:tuning-job".into(),
+            settings.tuning_job_name.clone(),
+        );
+    }
+    out.into_iter()
+        .map(|(k, v)| (k, model_repo::naming::tag_value(&v)))
+        .collect()
+}
+
+fn lineage(settings: &Settings) -> Vec<(String, String)> {
+    [
+        (tag::REPOSITORY, settings.repository.as_deref()),
+        (tag::BRANCH, settings.branch.as_deref()),
+        (tag::COMMIT, Some(settings.commit_id.as_str())),
+        (tag::EXECUTION, Some(settings.execution_id.as_str())),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| {
+        v.filter(|v| !v.is_empty())
+            .map(|v| (k.to_owned(), model_repo::naming::tag_value(v)))
+    })
+    .collect()
+}
+
+fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(7)]
+}

@@ -1,0 +1,9 @@
+//! evaluate: the Evaluate action of the pipeline.
+
+pub mod gate;
+pub mod handler;
+pub mod registry;
+pub mod settings;
+pub mod verdict;
+
+pub use handler::handle;

@@ -1,0 +1,17 @@
+use lambda_runtime::{Error, service_fn};
+use pipeline_core::{ArtifactStore, run_job};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let codepipeline = aws_sdk_codepipeline::Client::new(&config);
+    let sagemaker = aws_sdk_sagemaker::Client::new(&config);
+    let artifacts = ArtifactStore::new(&config);
+    lambda_runtime::run(service_fn(|event| {
+        run_job(event, &codepipeline, |job| {
+            evaluate::handle(job, &sagemaker, &artifacts)
+        })
+    }))
+    .await
+}

@@ -1,0 +1,234 @@
+//! The SageMaker Model Registry: the group of the repository, its latest Approved model, and the
+//! registration of a candidate that passed the gate.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_sagemaker::Client as SageMaker;
+use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sagemaker::types::{
+    InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition,
+    ModelPackageSortBy, SortOrder, Tag,
+};
+use pipeline_core::JobError;
+use sha2::{Digest, Sha256};
+
+use crate::verdict::Approved;
+
+/// Metadata key prefix of a metric recorded on a registered model.
+pub const METRIC_PREFIX: &str = "metric:";
+
+/// `<prefix>-<owner>-<repository>`, a valid group name (at most 63 characters).
+pub fn group_name(prefix: &str, repository: Option<&str>) -> String {
+    let raw = format!("{prefix}-{}", repository.unwrap_or("model"));
+    let mut name = String::new();
+    for c in raw.chars() {
+        if c.is_ascii_alphanumeric() {
+            name.push(c);
+        } else if !name.is_empty() && !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    name.truncate(63);
+    let name = name.trim_end_matches('-');
+    if name.is_empty() {
+        "models".to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
+/// The latest Approved model of `group`, or `None` for the first model ever.
+pub async fn latest_approved(
+    sagemaker: &SageMaker,
+    group: &str,
+) -> Result<Option<Approved>, JobError> {
+    let listed = sagemaker
+        .list_model_packages()
+        .model_package_group_name(group)
+        .model_approval_status(ModelApprovalStatus::Approved)
+        .sort_by(ModelPackageSortBy::CreationTime)
+        .sort_order(SortOrder::Descending)
+        .max_results(1)
+        .send()
+        .await;
+    let listed = match listed {
+        Ok(listed) => listed,
+        // No group yet: nothing was ever approved.
+        Err(err) if is_not_found(&err) => return Ok(None),
+        Err(err) => return Err(error("ListModelPackages", &err)),
+    };
+    let Some(arn) = listed
+        .model_package_summary_list()
+        .first()
+        .and_then(|p| p.model_package_arn())
+    else {
+        return Ok(None);
+    };
+    let described = sagemaker
+        .describe_model_package()
+        .model_package_name(arn)
+        .send()
+        .await
+        .map_err(|e| error("DescribeModelPackage", &e))?;
+    let metrics = described
+        .customer_metadata_properties()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| {
+            Some((
+                k.strip_prefix(METRIC_PREFIX)?.to_owned(),
+                v.parse::<f64>().ok()?,
+            ))
+        })
+        .collect::<BTreeMap<_, _>>();
+    Ok(Some(Approved {
+        arn: arn.to_owned(),
+        metrics,
+    }))
+}
+
+/// What a registration says about the model.
+pub struct Registration<'a> {
+    pub group: &'a str,
+    pub image: &'a str,
+    pub model_data_url: &'a str,
+    pub environment: &'a HashMap<String, String>,
+    pub content_types: &'a [String],
+    pub response_types: &'a [String],
+    pub approval: ModelApprovalStatus,
+    pub description: String,
+    /// Metrics (`metric:<name>`) and lineage (`pipeline:*`) recorded on the package.
+    pub metadata: HashMap<String, String>,
+    /// Same for every delivery of one evaluation, so SageMaker registers it once.
+    pub idempotency: String,
+    pub tags: Vec<(String, String)>,
+}
+
+/// Registers the model (creating the group when absent) and returns the package ARN.
+pub async fn register(sagemaker: &SageMaker, r: Registration<'_>) -> Result<String, JobError> {
+    ensure_group(sagemaker, r.group, &r.tags).await?;
+    let container = ModelPackageContainerDefinition::builder()
+        .image(r.image)
+        .model_data_url(r.model_data_url)
+        .set_environment((!r.environment.is_empty()).then(|| r.environment.clone()))
+        .build();
+    let inference = InferenceSpecification::builder()
+        .containers(container)
+        .set_supported_content_types(Some(r.content_types.to_vec()))
+        .set_supported_response_mime_types(Some(r.response_types.to_vec()))
+        .build();
+    let created = sagemaker
+        .create_model_package()
+        .model_package_group_name(r.group)
+        .model_package_description(pipeline_core::limits::truncate(&r.description, 1000))
+        .inference_specification(inference)
+        .model_approval_status(r.approval)
+        .set_customer_metadata_properties(Some(r.metadata))
+        .client_token(token(&r.idempotency))
+        .send()
+        .await
+        .map_err(|e| error("CreateModelPackage", &e))?;
+    created
+        .model_package_arn()
+        .map(str::to_owned)
+        .ok_or_else(|| JobError::system("CreateModelPackage returned no ARN"))
+}
+
+async fn ensure_group(
+    sagemaker: &SageMaker,
+    group: &str,
+    tags: &[(String, String)],
+) -> Result<(), JobError> {
+    match sagemaker
+        .describe_model_package_group()
+        .model_package_group_name(group)
+        .send()
+        .await
+    {
+        Ok(_) => return Ok(()),
+        Err(err) if is_not_found(&err) => {}
+        Err(err) => return Err(error("DescribeModelPackageGroup", &err)),
+    }
+    let tags: Vec<Tag> = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    let created = sagemaker
+        .create_model_package_group()
+        .model_package_group_name(group)
+        .model_package_group_description(
+            "Models of this repository registered by its CI/CD pipeline",
+        )
+        .set_tags(Some(tags))
+        .send()
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        // Another evaluation created it in between.
+        Err(err) if err.message().is_some_and(|m| m.contains("already exists")) => Ok(()),
+        Err(err) => Err(error("CreateModelPackageGroup", &err)),
+    }
+}
+
+/// SageMaker answers an unknown group with ValidationException or ResourceNotFound.
+fn is_not_found<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
+    matches!(err.code(), Some("ResourceNotFound" | "ValidationException"))
+        && err
+            .message()
+            .is_none_or(|m| m.contains("not") || m.contains("exist"))
+}
+
+/// ClientToken: 1-36 characters of `[a-zA-Z0-9-]`.
+fn token(seed: &str) -> String {
+    Sha256::digest(seed.as_bytes())
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn error<E>(operation: &str, err: &SdkError<E>) -> JobError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let detail = err
+        .message()
+        .map(str::to_owned)
+        .unwrap_or_else(|| DisplayErrorContext(err).to_string());
+    match err.code() {
+        Some("ValidationException") => {
+            JobError::config(format!("SageMaker refused {operation}: {detail}"))
+        }
+        Some("AccessDeniedException" | "AccessDenied") => JobError::permission(format!(
+            "the function is not allowed to call {operation}: {detail}. Check the function's policy in template.yaml"
+        )),
+        Some("ResourceLimitExceeded") => {
+            JobError::failed(format!("SageMaker quota reached ({operation}): {detail}"))
+        }
+        _ => JobError::system(format!("{operation} failed: {detail}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_names_are_valid() {
+        assert_eq!(
+            group_name("sagemaker-cicd", Some("example-org/churn-model")),
+            "sagemaker-cicd-example-org-churn-model"
+        );
+        assert_eq!(group_name("p", None), "p-model");
+        let long = group_name("stack", Some(&"x".repeat(100)));
+        assert!(long.len() <= 63 && !long.ends_with('-'));
+    }
+
+    #[test]
+    fn tokens_fit_client_token() {
+        let t = token("exec/job");
+        assert_eq!(t.len(), 32);
+        assert!(t.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(t, token("exec/job"));
+    }
+}

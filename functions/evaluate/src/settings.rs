@@ -1,0 +1,40 @@
+//! The Evaluate action's UserParameters: the candidate (the Tune action's output variables) and
+//! how to register it.
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct Settings {
+    pub execution_id: String,
+    pub commit_id: String,
+    #[serde(default)]
+    pub repository: Option<String>,
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// Start of the model package group's name (the stack name), which IAM policies are scoped to.
+    pub job_prefix: String,
+    /// `#{TuneVariables.CandidateTrainingJobName}`.
+    pub candidate_training_job_name: String,
+    /// `#{TuneVariables.ObjectiveMetricName}`, empty when tuning was skipped.
+    #[serde(default)]
+    pub objective_metric_name: String,
+    #[serde(default)]
+    pub objective_metric_value: String,
+    /// `#{TuneVariables.ModelArtifactsUri}`.
+    pub model_artifacts_uri: String,
+    #[serde(default)]
+    pub tuning_job_name: String,
+    /// `Approved`, or `PendingManualApproval` when the pipeline has a manual approval step.
+    #[serde(default = "approved")]
+    pub model_approval_status: String,
+    /// Path of the gate inside the source artifact.
+    #[serde(default)]
+    pub config_path: Option<String>,
+    #[serde(default)]
+    pub input_artifact: Option<String>,
+}
+
+fn approved() -> String {
+    "Approved".to_owned()
+}

@@ -1,0 +1,360 @@
+//! notify against scripted CodePipeline, S3 and SNS: what is published, how often, and what the
+//! marker says afterwards.
+
+mod support;
+
+use notify::marker::{self, LEASE};
+use notify::{NotifyError, Report, handle};
+use serde_json::json;
+use support::*;
+
+async fn run(world: &World, name: &str) -> Result<Report, NotifyError> {
+    handle(&world.notifier, event(name), now_after(name)).await
+}
+
+#[tokio::test]
+async fn every_final_state_sends_one_message_and_records_it() {
+    for name in FINAL_STATES {
+        let world = World::of(name);
+        let report = run(&world, name).await.unwrap();
+        let sent = world.sns.only();
+        assert_eq!(sent.topic_arn(), Some(TOPIC));
+        let subject = sent.subject().unwrap();
+        assert!(
+            subject.starts_with(&name.to_uppercase()),
+            "{name}: {subject}"
+        );
+        assert!(
+            subject.contains("example-org/churn-model 9f2c1e4"),
+            "{subject}"
+        );
+        assert_eq!(
+            report,
+            Report::Sent {
+                message_id: "msg-1".into(),
+                subject: subject.to_owned()
+            }
+        );
+        // What was published is what the pure renderer makes of the same execution.
+        let expected = notify::render::render(&scenario(name).execution());
+        assert_eq!(variant(&sent, "email"), expected.body, "{name}");
+        assert_eq!(sent.message(), Some(expected.sns_message().as_str()));
+        let attributes = sent.message_attributes().unwrap();
+        assert_eq!(
+            attributes["outcome"].string_value(),
+            Some(name.to_uppercase().as_str())
+        );
+        assert_eq!(attributes["repository"].string_value(), Some(REPOSITORY));
+        assert_eq!(attributes["outcome"].data_type(), "String");
+
+        let marker = world.s3.marker(&marker_key(name)).unwrap();
+        assert_eq!(marker["state"], "sent", "{name}: {marker}");
+        assert_eq!(marker["message_id"], "msg-1");
+    }
+}
+
+#[tokio::test]
+async fn a_duplicate_delivery_sends_no_second_email() {
+    let world = World::of("failed");
+    run(&world, "failed").await.unwrap();
+    let second = run(&world, "failed").await.unwrap();
+    assert_eq!(
+        second,
+        Report::AlreadySent {
+            message_id: "msg-1".into()
+        }
+    );
+    // A day later too: a sent marker never expires.
+    let late = handle(
+        &world.notifier,
+        event("failed"),
+        aws_smithy_types::DateTime::from_secs(now_after("failed").secs() + 86_400),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(late, Report::AlreadySent { .. }), "{late:?}");
+    assert_eq!(world.sns.count(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_deliveries_send_one_email() {
+    let world = World::of("succeeded");
+    let (a, b, c) = tokio::join!(
+        run(&world, "succeeded"),
+        run(&world, "succeeded"),
+        run(&world, "succeeded")
+    );
+    let reports = [a.unwrap(), b.unwrap(), c.unwrap()];
+    let sent = reports
+        .iter()
+        .filter(|r| matches!(r, Report::Sent { .. }))
+        .count();
+    assert_eq!(sent, 1, "{reports:?}");
+    assert_eq!(world.sns.count(), 1);
+}
+
+#[tokio::test]
+async fn another_attempt_of_the_same_execution_gets_its_own_email() {
+    let world = World::of("failed");
+    run(&world, "failed").await.unwrap();
+    let mut retried = event("failed");
+    retried["detail"]["pipeline-execution-attempt"] = json!(2.0);
+    let report = handle(&world.notifier, retried, now_after("failed"))
+        .await
+        .unwrap();
+    assert!(matches!(report, Report::Sent { .. }), "{report:?}");
+    assert_eq!(world.sns.count(), 2);
+    let subjects: Vec<String> = world
+        .sns
+        .published
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|p| p.subject().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        subjects[1],
+        "FAILED in Evaluate (attempt 2): example-org/churn-model 9f2c1e4 (main)"
+    );
+}
+
+#[tokio::test]
+async fn a_fresh_sending_marker_of_another_invocation_is_left_to_it() {
+    let world = World::of("succeeded");
+    let now = now_after("succeeded");
+    let since = marker::timestamp(aws_smithy_types::DateTime::from_secs(now.secs() - 10));
+    world.s3.insert(
+        &marker_key("succeeded"),
+        json!({"state": "sending", "since": since, "event_id": "x"}),
+    );
+    let report = run(&world, "succeeded").await.unwrap();
+    assert_eq!(report, Report::InFlight { since });
+    assert_eq!(world.sns.count(), 0);
+}
+
+#[tokio::test]
+async fn a_sending_marker_older_than_the_lease_is_taken_over() {
+    // Its sender died (a timeout) before publishing: the retry must still send.
+    let world = World::of("succeeded");
+    let now = now_after("succeeded");
+    let since = marker::timestamp(aws_smithy_types::DateTime::from_secs(
+        now.secs() - LEASE.as_secs() as i64,
+    ));
+    world.s3.insert(
+        &marker_key("succeeded"),
+        json!({"state": "sending", "since": since, "event_id": "x"}),
+    );
+    let report = run(&world, "succeeded").await.unwrap();
+    assert!(matches!(report, Report::Sent { .. }), "{report:?}");
+    assert_eq!(world.sns.count(), 1);
+    assert_eq!(
+        world.s3.marker(&marker_key("succeeded")).unwrap()["state"],
+        "sent"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_marker_is_taken_over() {
+    let world = World::of("stopped");
+    world
+        .s3
+        .insert(&marker_key("stopped"), json!({"something": "else"}));
+    assert!(matches!(
+        run(&world, "stopped").await.unwrap(),
+        Report::Sent { .. }
+    ));
+    assert_eq!(world.sns.count(), 1);
+}
+
+#[tokio::test]
+async fn a_publish_failure_is_an_error_and_the_retry_still_sends() {
+    let world = World::of("failed");
+    *world.sns.fail.lock().unwrap() = true;
+    let err = run(&world, "failed").await.unwrap_err();
+    assert!(matches!(err, NotifyError::Publish(_)), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!("SNS Publish to {TOPIC} failed: KMSDisabled")),
+        "{message}"
+    );
+    assert!(
+        message.contains("failure queue (NotifyFailureQueue) keeps it"),
+        "{message}"
+    );
+    let diagnostic = lambda_runtime::Diagnostic::from(err);
+    assert_eq!(diagnostic.error_type, "notify.PublishFailed");
+    let marker = world.s3.marker(&marker_key("failed")).unwrap();
+    assert_eq!(marker["state"], "failed", "{marker}");
+
+    // Lambda retries a minute later: the failed marker is released at once.
+    *world.sns.fail.lock().unwrap() = false;
+    let report = handle(
+        &world.notifier,
+        event("failed"),
+        aws_smithy_types::DateTime::from_secs(now_after("failed").secs() + 60),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(report, Report::Sent { .. }), "{report:?}");
+    assert_eq!(world.sns.count(), 1);
+    assert_eq!(
+        world.s3.marker(&marker_key("failed")).unwrap()["state"],
+        "sent"
+    );
+}
+
+#[tokio::test]
+async fn a_publish_failure_whose_marker_cannot_be_released_is_retried_after_the_lease() {
+    let world = World::of("failed");
+    *world.sns.fail.lock().unwrap() = true;
+    *world.s3.refuse_bodies_with.lock().unwrap() = Some("\"failed\"".into());
+    assert!(run(&world, "failed").await.is_err());
+    assert_eq!(
+        world.s3.marker(&marker_key("failed")).unwrap()["state"],
+        "sending"
+    );
+    *world.sns.fail.lock().unwrap() = false;
+    *world.s3.refuse_bodies_with.lock().unwrap() = None;
+    // Lambda's first retry comes a minute after the failure, past the lease.
+    let retry = aws_smithy_types::DateTime::from_secs(now_after("failed").secs() + 60);
+    let report = handle(&world.notifier, event("failed"), retry)
+        .await
+        .unwrap();
+    assert!(matches!(report, Report::Sent { .. }), "{report:?}");
+    assert_eq!(world.sns.count(), 1);
+}
+
+#[tokio::test]
+async fn once_published_a_failure_to_record_it_is_not_an_error() {
+    // An error here would make Lambda retry and send the email twice.
+    let world = World::of("succeeded");
+    *world.s3.refuse_bodies_with.lock().unwrap() = Some("\"sent\"".into());
+    let report = run(&world, "succeeded").await.unwrap();
+    assert!(matches!(report, Report::Sent { .. }), "{report:?}");
+    assert_eq!(
+        world.s3.marker(&marker_key("succeeded")).unwrap()["state"],
+        "sending"
+    );
+    // A duplicate within the lease leaves it alone.
+    assert!(matches!(
+        run(&world, "succeeded").await.unwrap(),
+        Report::InFlight { .. }
+    ));
+    assert_eq!(world.sns.count(), 1);
+}
+
+#[tokio::test]
+async fn no_marker_no_email() {
+    let world = World::of("succeeded");
+    *world.s3.refuse_puts.lock().unwrap() = Some(403);
+    let err = run(&world, "succeeded").await.unwrap_err();
+    assert!(matches!(err, NotifyError::Marker(_)), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.starts_with(
+            "cannot write the notification marker s3://sagemaker-cicd-artifacts/notifications/sagemaker-cicd-pipeline/3137f7cb-8b1f-4f2b-a6a5-2f1e9e6f0b5e/attempt-1.json: AccessDenied"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("Check the function's S3 and KMS permissions"),
+        "{message}"
+    );
+    assert_eq!(world.sns.count(), 0);
+}
+
+#[tokio::test]
+async fn states_that_are_not_final_send_nothing() {
+    let world = World::new(codepipeline_denied());
+    for state in ["STARTED", "STOPPING", "RESUMED"] {
+        let mut e = event("succeeded");
+        e["detail"]["state"] = state.into();
+        let report = handle(&world.notifier, e, now_after("succeeded"))
+            .await
+            .unwrap();
+        assert_eq!(
+            report,
+            Report::NotFinal {
+                state: state.into()
+            }
+        );
+    }
+    assert_eq!(world.sns.count(), 0);
+    assert_eq!(world.s3.puts.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn an_event_of_another_shape_is_an_error_for_the_failure_queue() {
+    let world = World::of("succeeded");
+    let err = handle(
+        &world.notifier,
+        json!({"hello": "world"}),
+        now_after("succeeded"),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, NotifyError::Event(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with("the event is not a CodePipeline pipeline execution state change"),
+        "{err}"
+    );
+    assert_eq!(world.sns.count(), 0);
+}
+
+#[tokio::test]
+async fn without_codepipeline_permissions_the_email_still_goes_out_with_what_the_event_says() {
+    let world = World::new(codepipeline_denied());
+    let report = run(&world, "failed").await.unwrap();
+    assert!(matches!(report, Report::Sent { .. }), "{report:?}");
+    let sent = world.sns.only();
+    // The event's trigger names the commit.
+    assert_eq!(
+        sent.subject(),
+        Some("FAILED: example-org/churn-model 9f2c1e4 (main)")
+    );
+    let body = variant(&sent, "email");
+    assert!(
+        body.contains("The reason:\n  GetPipelineExecution: AccessDeniedException: User is not authorized to perform: codepipeline:GetPipelineExecution\n  ListActionExecutions: AccessDeniedException: "),
+        "{body}"
+    );
+    assert!(
+        body.contains("Author      Mary Major, 2026-11-20 09:10:41 UTC\n"),
+        "{body}"
+    );
+    assert!(!body.contains("STAGES"), "{body}");
+}
+
+#[tokio::test]
+async fn an_event_without_trigger_or_details_still_sends_a_useful_email() {
+    let world = World::new(codepipeline_denied());
+    let report = run(&world, "superseded").await.unwrap();
+    assert!(matches!(report, Report::Sent { .. }), "{report:?}");
+    let sent = world.sns.only();
+    assert_eq!(sent.subject(), Some("SUPERSEDED: sagemaker-cicd-pipeline"));
+    let attributes = sent.message_attributes().unwrap();
+    assert!(!attributes.contains_key("repository"));
+    assert_eq!(
+        attributes["pipeline"].string_value(),
+        Some("sagemaker-cicd-pipeline")
+    );
+    let body = variant(&sent, "email");
+    assert!(
+        body.contains("/executions/a9b8c7d6-e5f4-4a3b-8c2d-1e0f9a8b7c6d/timeline"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn list_action_executions_is_read_page_by_page() {
+    // The scripted CodePipeline answers in pages of two: five actions need three pages.
+    let world = World::of("succeeded");
+    run(&world, "succeeded").await.unwrap();
+    let body = variant(&world.sns.only(), "email");
+    for stage in ["Source", "Build", "Train", "Tune", "Evaluate"] {
+        assert!(
+            body.contains(&format!("\n  {stage} ")),
+            "{stage} missing:\n{body}"
+        );
+    }
+}

@@ -94,13 +94,9 @@ pub fn render(x: &Execution) -> Notification {
     }
 }
 
-fn outcome_word(x: &Execution) -> &str {
-    x.outcome.as_str()
-}
-
 /// `FAILED in Evaluate: acme/churn-model 9f2c1e4 (main)`: ASCII, under 100 characters.
 pub fn subject(x: &Execution) -> String {
-    let mut head = outcome_word(x).to_owned();
+    let mut head = x.outcome.as_str().to_owned();
     if x.outcome == State::Failed
         && let Some(stage) = x.failed_stage()
     {

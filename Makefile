@@ -4,7 +4,7 @@
 #   make setup           pinned dev tools: .venv*/ (tools/requirements/*.txt), rust targets
 #   make test            everything below, ending with `cargo test` and its summary
 #   make check-template  cfn-lint, checkov, sam validate --lint, sam build (template only)
-#   make lint            codegen check, cargo fmt --check, cargo clippy
+#   make lint            codegen tests and check, cargo fmt --check, cargo clippy
 #   make help            this list
 #
 # Builds: clippy (check mode), cargo test (debug) and sam build (release, arm64) share the one
@@ -48,9 +48,11 @@ lint: setup codegen-check fmt-check clippy
 # the generator's, or the check would compare against another API model.
 codegen-check: setup
 	@if [[ -f tools/codegen/generate.py ]]; then \
-		printf '\n==> %s\n' 'codegen: generated code matches the pinned botocore model'; \
+		printf '\n==> %s\n' 'codegen: its unit tests and the generated code against the pinned botocore model'; \
 		echo '$(VENV)/bin/python scripts/check-botocore-pin'; \
 		$(VENV)/bin/python scripts/check-botocore-pin; \
+		echo '$(VENV)/bin/python -m unittest discover -s tools/codegen'; \
+		$(VENV)/bin/python -m unittest discover -s tools/codegen; \
 		echo '$(VENV)/bin/python tools/codegen/generate.py --check'; \
 		$(VENV)/bin/python tools/codegen/generate.py --check; \
 	else \

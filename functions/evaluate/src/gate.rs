@@ -102,7 +102,7 @@ pub enum Direction {
 }
 
 /// How the registered model is served; defaults come from the candidate training job.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct Inference {
     /// Defaults to the training image (SageMaker framework images also serve).
@@ -113,6 +113,17 @@ pub struct Inference {
     pub content_types: Vec<String>,
     #[serde(default = "csv")]
     pub response_types: Vec<String>,
+}
+
+impl Default for Inference {
+    fn default() -> Self {
+        Inference {
+            image: None,
+            environment: HashMap::new(),
+            content_types: csv(),
+            response_types: csv(),
+        }
+    }
 }
 
 fn csv() -> Vec<String> {
@@ -192,6 +203,17 @@ fn check(doc: &Document, gate: &Gate) -> Vec<Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inference_defaults_when_absent() {
+        let gate = load(
+            "evaluation.json",
+            r#"{"Conditions": [{"Metric": "m", "Operator": ">", "Threshold": 0}]}"#,
+        )
+        .unwrap();
+        assert_eq!(gate.inference, Inference::default());
+        assert_eq!(gate.inference.content_types, vec!["text/csv"]);
+    }
 
     #[test]
     fn reads_a_full_gate() {

@@ -1,0 +1,389 @@
+//! evaluate against scripted SageMaker, S3 and CodePipeline: every verdict ends in exactly one
+//! job result, and a passing model is registered once.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_codepipeline::types::FailureType;
+use aws_sdk_sagemaker::Client as SageMaker;
+use aws_sdk_sagemaker::error::ErrorMetadata;
+use aws_sdk_sagemaker::operation::create_model_package::{
+    CreateModelPackageInput, CreateModelPackageOutput,
+};
+use aws_sdk_sagemaker::operation::create_model_package_group::CreateModelPackageGroupOutput;
+use aws_sdk_sagemaker::operation::describe_model_package::DescribeModelPackageOutput;
+use aws_sdk_sagemaker::operation::describe_model_package_group::{
+    DescribeModelPackageGroupError, DescribeModelPackageGroupOutput,
+};
+use aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput;
+use aws_sdk_sagemaker::operation::list_model_packages::ListModelPackagesOutput;
+use aws_sdk_sagemaker::types::{
+    AlgorithmSpecification, MetricData, ModelApprovalStatus, ModelPackageSummary, TrainingInputMode,
+};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use serde_json::Value;
+use test_support::job::{Results, scripted_artifacts, zip_of};
+
+const PACKAGE: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package/sagemaker-cicd-example-org-churn-model/3";
+const APPROVED: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package/sagemaker-cicd-example-org-churn-model/2";
+const IMAGE: &str =
+    "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3";
+
+const GATE: &str = r#"{
+  "Conditions": [
+    {"Metric": "test:accuracy", "Operator": ">=", "Threshold": 0.9},
+    {"Metric": "validation:accuracy", "Source": "Objective", "Operator": ">=", "Threshold": 0.9}
+  ],
+  "Regression": [{"Metric": "test:accuracy", "Direction": "HigherIsBetter", "Tolerance": 0.01}],
+  "Inference": {"Environment": {"SAGEMAKER_PROGRAM": "inference.py"}}
+}"#;
+
+fn event(name: &str) -> Value {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .and_then(Path::parent)
+        .unwrap();
+    serde_json::from_str(
+        &std::fs::read_to_string(root.join("events/evaluate").join(format!("{name}.json")))
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn candidate(test_accuracy: f32) -> Rule {
+    mock!(SageMaker::describe_training_job).then_output(move || {
+        DescribeTrainingJobOutput::builder()
+            .training_job_name("candidate")
+            .algorithm_specification(
+                AlgorithmSpecification::builder()
+                    .training_image(IMAGE)
+                    .training_input_mode(TrainingInputMode::File)
+                    .build(),
+            )
+            .final_metric_data_list(
+                MetricData::builder()
+                    .metric_name("test:accuracy")
+                    .value(test_accuracy)
+                    .build(),
+            )
+            .final_metric_data_list(
+                MetricData::builder()
+                    .metric_name("train:accuracy")
+                    .value(0.99)
+                    .build(),
+            )
+            .build()
+    })
+}
+
+fn approved_with(test_accuracy: Option<&'static str>) -> (Rule, Rule) {
+    let list = mock!(SageMaker::list_model_packages)
+        .match_requests(|r| {
+            r.model_approval_status() == Some(&ModelApprovalStatus::Approved)
+                && r.max_results() == Some(1)
+        })
+        .then_output(move || {
+            let mut out = ListModelPackagesOutput::builder();
+            if test_accuracy.is_some() {
+                out = out.model_package_summary_list(
+                    ModelPackageSummary::builder()
+                        .model_package_arn(APPROVED)
+                        .build(),
+                );
+            }
+            out.build()
+        });
+    let describe = mock!(SageMaker::describe_model_package).then_output(move || {
+        DescribeModelPackageOutput::builder()
+            .model_package_arn(APPROVED)
+            .customer_metadata_properties("metric:test:accuracy", test_accuracy.unwrap_or("0"))
+            .build()
+    });
+    (list, describe)
+}
+
+type Created = Arc<Mutex<Vec<CreateModelPackageInput>>>;
+
+struct Registry {
+    group: Rule,
+    create_group: Rule,
+    create: Rule,
+    created: Created,
+}
+
+fn registry(group_exists: bool) -> Registry {
+    let group = if group_exists {
+        mock!(SageMaker::describe_model_package_group)
+            .then_output(|| DescribeModelPackageGroupOutput::builder().build())
+    } else {
+        mock!(SageMaker::describe_model_package_group).then_error(|| {
+            DescribeModelPackageGroupError::generic(
+                ErrorMetadata::builder()
+                    .code("ValidationException")
+                    .message("ModelPackageGroup does not exist.")
+                    .build(),
+            )
+        })
+    };
+    let create_group = mock!(SageMaker::create_model_package_group)
+        .match_requests(|r| {
+            r.model_package_group_name() == Some("sagemaker-cicd-example-org-churn-model")
+        })
+        .then_output(|| CreateModelPackageGroupOutput::builder().build());
+    let created = Created::default();
+    let seen = Arc::clone(&created);
+    let create = mock!(SageMaker::create_model_package)
+        .match_requests(move |r| {
+            seen.lock().unwrap().push(r.clone());
+            true
+        })
+        .then_output(|| {
+            CreateModelPackageOutput::builder()
+                .model_package_arn(PACKAGE)
+                .build()
+        });
+    Registry {
+        group,
+        create_group,
+        create,
+        created,
+    }
+}
+
+async fn invoke(event: Value, gate: Option<&str>, rules: &[&Rule]) -> Results {
+    let sagemaker = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, rules);
+    let mut files = vec![("configuration/trainingjob.json", "{}")];
+    if let Some(gate) = gate {
+        files.push(("configuration/evaluation.json", gate));
+    }
+    let (store, _) = scripted_artifacts(200, zip_of(&files));
+    test_support::job::run(event, |job| evaluate::handle(job, &sagemaker, &store)).await
+}
+
+#[tokio::test]
+async fn a_passing_model_is_registered_with_its_metrics_and_lineage() {
+    let c = candidate(0.945);
+    let (list, describe) = approved_with(Some("0.95"));
+    let r = registry(true);
+    let results = invoke(
+        event("tuned-candidate"),
+        Some(GATE),
+        &[&c, &list, &describe, &r.group, &r.create_group, &r.create],
+    )
+    .await;
+    let (variables, summary) = results.only_done();
+    assert_eq!(variables["Verdict"], "Passed");
+    assert_eq!(variables["ModelPackageArn"], PACKAGE);
+    assert!(
+        variables["MetricsSummary"]
+            .starts_with("test:accuracy=0.9450 >= 0.9000 pass; validation:accuracy=0.9530"),
+        "{}",
+        variables["MetricsSummary"]
+    );
+    assert!(
+        summary.contains("Passed (Approved) against") && summary.contains("Metric "),
+        "{summary}"
+    );
+    assert_eq!(r.create_group.num_calls(), 0);
+
+    let created = r.created.lock().unwrap();
+    assert_eq!(created.len(), 1);
+    let input = &created[0];
+    assert_eq!(
+        input.model_approval_status(),
+        Some(&ModelApprovalStatus::Approved)
+    );
+    let container = &input.inference_specification().unwrap().containers()[0];
+    assert_eq!(container.image(), Some(IMAGE));
+    assert_eq!(
+        container.model_data_url(),
+        Some(
+            "s3://sagemaker-cicd-artifacts/models/sagemaker-cicd-9f2c1e4-5d41402a-004-0f1e2d3c/output/model.tar.gz"
+        )
+    );
+    assert_eq!(
+        container.environment().unwrap()["SAGEMAKER_PROGRAM"],
+        "inference.py"
+    );
+    let meta = input.customer_metadata_properties().unwrap();
+    assert_eq!(meta["metric:test:accuracy"], "0.9449999928474426");
+    assert_eq!(meta["metric:validation:accuracy"], "0.953");
+    assert_eq!(
+        meta["pipeline:commit"],
+        "9f2c1e4d0b7a5c3e1f2a4b6c8d0e1f2a3b4c5d6e"
+    );
+    assert_eq!(
+        meta["pipeline:training-job"],
+        "sagemaker-cicd-9f2c1e4-5d41402a-004-0f1e2d3c"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_model_fails_with_the_table_and_is_not_registered() {
+    let c = candidate(0.80);
+    let (list, describe) = approved_with(Some("0.95"));
+    let r = registry(true);
+    let (kind, message) = invoke(
+        event("tuned-candidate"),
+        Some(GATE),
+        &[&c, &list, &describe, &r.group, &r.create],
+    )
+    .await
+    .only_failure();
+    assert_eq!(kind, FailureType::JobFailed);
+    assert!(
+        message.starts_with("The model of commit 9f2c1e4 did not pass the gate against"),
+        "{message}"
+    );
+    assert!(
+        message.contains("test:accuracy        0.8000  >=         0.9000     0.9500    FAIL"),
+        "{message}"
+    );
+    assert!(
+        message.contains("0.1500 behind the approved model"),
+        "{message}"
+    );
+    assert_eq!(r.create.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn regression_against_the_approved_model_fails_alone() {
+    let c = candidate(0.92);
+    let (list, describe) = approved_with(Some("0.95"));
+    let r = registry(true);
+    let (_, message) = invoke(
+        event("tuned-candidate"),
+        Some(GATE),
+        &[&c, &list, &describe, &r.group, &r.create],
+    )
+    .await
+    .only_failure();
+    assert!(
+        message.contains("drop <=") && message.contains("0.0300 behind"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn the_first_model_ever_creates_the_group() {
+    let c = candidate(0.93);
+    let (list, describe) = approved_with(None);
+    let r = registry(false);
+    let results = invoke(
+        event("tuned-candidate"),
+        Some(GATE),
+        &[&c, &list, &describe, &r.group, &r.create_group, &r.create],
+    )
+    .await;
+    let (variables, summary) = results.only_done();
+    assert_eq!(variables["Verdict"], "Passed");
+    assert!(summary.contains("no approved model yet"), "{summary}");
+    assert_eq!(
+        (
+            describe.num_calls(),
+            r.create_group.num_calls(),
+            r.create.num_calls()
+        ),
+        (0, 1, 1)
+    );
+}
+
+#[tokio::test]
+async fn missing_and_nan_metrics_fail_with_their_own_message() {
+    let gate = r#"{"Conditions": [{"Metric": "test:f1", "Operator": ">=", "Threshold": 0.5}]}"#;
+    let (c, r) = (candidate(0.93), registry(true));
+    let (_, message) = invoke(
+        event("untuned-candidate"),
+        Some(gate),
+        &[&c, &r.group, &r.create],
+    )
+    .await
+    .only_failure();
+    assert!(message.contains("reported no `test:f1`"), "{message}");
+
+    let gate =
+        r#"{"Conditions": [{"Metric": "test:accuracy", "Operator": "<=", "Threshold": 0.5}]}"#;
+    let (c, r) = (candidate(f32::NAN), registry(true));
+    let (_, message) = invoke(
+        event("untuned-candidate"),
+        Some(gate),
+        &[&c, &r.group, &r.create],
+    )
+    .await
+    .only_failure();
+    assert!(message.contains("NaN is not a usable number"), "{message}");
+    assert_eq!(r.create.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn without_tuning_the_objective_source_is_missing() {
+    let (c, r) = (candidate(0.95), registry(true));
+    let gate = r#"{"Conditions": [{"Metric": "validation:accuracy", "Source": "Objective", "Operator": ">=", "Threshold": 0.5}]}"#;
+    let (_, message) = invoke(
+        event("untuned-candidate"),
+        Some(gate),
+        &[&c, &r.group, &r.create],
+    )
+    .await
+    .only_failure();
+    assert!(message.contains("not the tuning objective"), "{message}");
+}
+
+#[tokio::test]
+async fn a_duplicate_delivery_registers_with_the_same_client_token() {
+    let gate =
+        r#"{"Conditions": [{"Metric": "test:accuracy", "Operator": ">=", "Threshold": 0.9}]}"#;
+    let (c, r) = (candidate(0.95), registry(true));
+    for _ in 0..2 {
+        let results = invoke(
+            event("untuned-candidate"),
+            Some(gate),
+            &[&c, &r.group, &r.create],
+        )
+        .await;
+        assert_eq!(results.only_done().0["ModelPackageArn"], PACKAGE);
+    }
+    let created = r.created.lock().unwrap();
+    let tokens: Vec<_> = created
+        .iter()
+        .map(|i| i.client_token().unwrap().to_owned())
+        .collect();
+    assert_eq!(tokens.len(), 2);
+    assert_eq!(
+        tokens[0], tokens[1],
+        "SageMaker deduplicates on the ClientToken"
+    );
+}
+
+#[tokio::test]
+async fn manual_approval_registers_pending() {
+    let gate =
+        r#"{"Conditions": [{"Metric": "test:accuracy", "Operator": ">=", "Threshold": 0.9}]}"#;
+    let (c, r) = (candidate(0.95), registry(true));
+    let (_, summary) = invoke(
+        event("manual-approval"),
+        Some(gate),
+        &[&c, &r.group, &r.create],
+    )
+    .await
+    .only_done();
+    assert!(summary.contains("PendingManualApproval"), "{summary}");
+    assert_eq!(
+        r.created.lock().unwrap()[0].model_approval_status(),
+        Some(&ModelApprovalStatus::PendingManualApproval)
+    );
+}
+
+#[tokio::test]
+async fn no_gate_file_no_promotion() {
+    let (c, r) = (candidate(0.95), registry(true));
+    let (kind, message) = invoke(event("tuned-candidate"), None, &[&c, &r.group, &r.create])
+        .await
+        .only_failure();
+    assert_eq!(kind, FailureType::ConfigurationError);
+    assert!(
+        message.contains("promotes no model without a gate"),
+        "{message}"
+    );
+    assert_eq!((c.num_calls(), r.create.num_calls()), (0, 0));
+}

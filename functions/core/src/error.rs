@@ -65,3 +65,84 @@ impl JobError {
         Self::new(FailureKind::RevisionUnavailable, message)
     }
 }
+
+/// An AWS API error as a person can act on it. `fix` says what to change when the service
+/// refused the request itself (a ValidationException).
+pub fn aws_error<E>(
+    operation: &str,
+    err: &aws_sdk_codepipeline::error::SdkError<E>,
+    fix: &str,
+) -> JobError
+where
+    E: aws_sdk_codepipeline::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    use aws_sdk_codepipeline::error::ProvideErrorMetadata;
+    let detail = err
+        .message()
+        .map(str::to_owned)
+        .unwrap_or_else(|| aws_sdk_codepipeline::error::DisplayErrorContext(err).to_string());
+    match err.code() {
+        Some("ValidationException") => {
+            JobError::config(format!("{operation} was refused: {detail}. {fix}"))
+        }
+        Some("AccessDeniedException" | "AccessDenied") => JobError::permission(format!(
+            "the function is not allowed to call {operation}: {detail}. Check the function's policy in template.yaml"
+        )),
+        Some("ResourceLimitExceeded") => JobError::failed(format!(
+            "quota reached ({operation}): {detail}. Request a quota increase or wait for running jobs"
+        )),
+        Some("ResourceNotFound") => JobError::failed(format!("{operation}: {detail}")),
+        _ => JobError::system(format!("{operation} failed: {detail}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_codepipeline::error::{ErrorMetadata, SdkError};
+    use aws_sdk_codepipeline::operation::get_pipeline::GetPipelineError;
+
+    fn err(code: &str) -> SdkError<GetPipelineError> {
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message("the detail")
+            .build();
+        SdkError::service_error(
+            GetPipelineError::generic(meta),
+            aws_smithy_runtime_api_response(),
+        )
+    }
+
+    fn aws_smithy_runtime_api_response() -> aws_sdk_codepipeline::config::http::HttpResponse {
+        aws_sdk_codepipeline::config::http::HttpResponse::new(
+            400u16.try_into().unwrap(),
+            aws_smithy_types::body::SdkBody::empty(),
+        )
+    }
+
+    #[test]
+    fn aws_errors_become_actionable_failures() {
+        let e = aws_error(
+            "CreateTrainingJob",
+            &err("ValidationException"),
+            "Fix configuration/trainingjob.json",
+        );
+        assert_eq!(e.kind, FailureKind::ConfigurationError);
+        assert_eq!(
+            e.message,
+            "CreateTrainingJob was refused: the detail. Fix configuration/trainingjob.json"
+        );
+        assert_eq!(
+            aws_error("X", &err("AccessDeniedException"), "").kind,
+            FailureKind::PermissionError
+        );
+        assert_eq!(
+            aws_error("X", &err("ResourceLimitExceeded"), "").kind,
+            FailureKind::JobFailed
+        );
+        assert_eq!(
+            aws_error("X", &err("InternalFailure"), "").kind,
+            FailureKind::SystemUnavailable
+        );
+    }
+}

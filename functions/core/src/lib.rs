@@ -15,7 +15,7 @@ pub mod report;
 pub mod run;
 
 pub use artifact::{ArtifactLimits, ArtifactStore, SourceArchive};
-pub use error::{FailureKind, JobError};
+pub use error::{FailureKind, JobError, aws_error};
 pub use event::{ArtifactCredentials, InputArtifact, Job};
 pub use outcome::Outcome;
 pub use run::run_job;

@@ -4,12 +4,15 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_sagemaker::Client as SageMaker;
-use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sagemaker::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemaker::types::{
     InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition,
     ModelPackageSortBy, SortOrder, Tag,
 };
-use pipeline_core::JobError;
+use pipeline_core::{JobError, aws_error};
+
+/// What to change when SageMaker refuses a registration.
+const FIX: &str = "Fix Inference in configuration/evaluation.json";
 use sha2::{Digest, Sha256};
 
 use crate::verdict::Approved;
@@ -55,7 +58,7 @@ pub async fn latest_approved(
         Ok(listed) => listed,
         // No group yet: nothing was ever approved.
         Err(err) if is_not_found(&err) => return Ok(None),
-        Err(err) => return Err(error("ListModelPackages", &err)),
+        Err(err) => return Err(aws_error("ListModelPackages", &err, FIX)),
     };
     let Some(arn) = listed
         .model_package_summary_list()
@@ -69,7 +72,7 @@ pub async fn latest_approved(
         .model_package_name(arn)
         .send()
         .await
-        .map_err(|e| error("DescribeModelPackage", &e))?;
+        .map_err(|e| aws_error("DescribeModelPackage", &e, FIX))?;
     let metrics = described
         .customer_metadata_properties()
         .into_iter()
@@ -127,7 +130,7 @@ pub async fn register(sagemaker: &SageMaker, r: Registration<'_>) -> Result<Stri
         .client_token(token(&r.idempotency))
         .send()
         .await
-        .map_err(|e| error("CreateModelPackage", &e))?;
+        .map_err(|e| aws_error("CreateModelPackage", &e, FIX))?;
     created
         .model_package_arn()
         .map(str::to_owned)
@@ -147,7 +150,7 @@ async fn ensure_group(
     {
         Ok(_) => return Ok(()),
         Err(err) if is_not_found(&err) => {}
-        Err(err) => return Err(error("DescribeModelPackageGroup", &err)),
+        Err(err) => return Err(aws_error("DescribeModelPackageGroup", &err, FIX)),
     }
     let tags: Vec<Tag> = tags
         .iter()
@@ -166,7 +169,7 @@ async fn ensure_group(
         Ok(_) => Ok(()),
         // Another evaluation created it in between.
         Err(err) if err.message().is_some_and(|m| m.contains("already exists")) => Ok(()),
-        Err(err) => Err(error("CreateModelPackageGroup", &err)),
+        Err(err) => Err(aws_error("CreateModelPackageGroup", &err, FIX)),
     }
 }
 
@@ -185,28 +188,6 @@ fn token(seed: &str) -> String {
         .take(16)
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-fn error<E>(operation: &str, err: &SdkError<E>) -> JobError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let detail = err
-        .message()
-        .map(str::to_owned)
-        .unwrap_or_else(|| DisplayErrorContext(err).to_string());
-    match err.code() {
-        Some("ValidationException") => {
-            JobError::config(format!("SageMaker refused {operation}: {detail}"))
-        }
-        Some("AccessDeniedException" | "AccessDenied") => JobError::permission(format!(
-            "the function is not allowed to call {operation}: {detail}. Check the function's policy in template.yaml"
-        )),
-        Some("ResourceLimitExceeded") => {
-            JobError::failed(format!("SageMaker quota reached ({operation}): {detail}"))
-        }
-        _ => JobError::system(format!("{operation} failed: {detail}")),
-    }
 }
 
 #[cfg(test)]

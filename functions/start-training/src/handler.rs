@@ -1,9 +1,11 @@
 //! start-training: read the commit's training request, start the job (or adopt the one a previous
 //! delivery of this CodePipeline job started), and pass its name on to the Tune action.
 
-use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_sagemaker::error::ProvideErrorMetadata;
 use pipeline_core::run::record_execution_id;
-use pipeline_core::{ArtifactStore, Job, JobError, Outcome, params};
+use pipeline_core::{ArtifactStore, Job, JobError, Outcome, aws_error, params};
+
+const FIX_TRAINING: &str = "Fix configuration/trainingjob.json";
 use tracing::{info, warn};
 
 use model_repo::naming::{self, tag};
@@ -125,7 +127,7 @@ async fn start_or_adopt(
                 err.message().unwrap_or("resource limit exceeded")
             )))
         }
-        Err(err) => Err(sagemaker_error("CreateTrainingJob", &err)),
+        Err(err) => Err(aws_error("CreateTrainingJob", &err, FIX_TRAINING)),
     }
 }
 
@@ -139,14 +141,14 @@ async fn adopt(
         .training_job_name(name)
         .send()
         .await
-        .map_err(|e| sagemaker_error("DescribeTrainingJob", &e))?;
+        .map_err(|e| aws_error("DescribeTrainingJob", &e, FIX_TRAINING))?;
     let arn = described.training_job_arn().unwrap_or_default().to_owned();
     let tags = sagemaker
         .list_tags()
         .resource_arn(&arn)
         .send()
         .await
-        .map_err(|e| sagemaker_error("ListTags", &e))?;
+        .map_err(|e| aws_error("ListTags", &e, FIX_TRAINING))?;
     let owner = tags
         .tags()
         .iter()
@@ -165,26 +167,5 @@ async fn adopt(
             tag::JOB,
             owner.unwrap_or("missing")
         )))
-    }
-}
-
-/// A SageMaker error as a person can act on it: their request was refused, a permission is
-/// missing, or the service failed.
-fn sagemaker_error<E>(operation: &str, err: &aws_sdk_sagemaker::error::SdkError<E>) -> JobError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let detail = err
-        .message()
-        .map(str::to_owned)
-        .unwrap_or_else(|| DisplayErrorContext(err).to_string());
-    match err.code() {
-        Some("ValidationException") => JobError::config(format!(
-            "SageMaker refused the training request ({operation}): {detail}. Fix configuration/trainingjob.json"
-        )),
-        Some("AccessDeniedException" | "AccessDenied") => JobError::permission(format!(
-            "the function is not allowed to call {operation}: {detail}. Check the function's policy in template.yaml"
-        )),
-        _ => JobError::system(format!("{operation} failed: {detail}")),
     }
 }

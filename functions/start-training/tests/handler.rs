@@ -20,7 +20,7 @@ use serde_json::Value;
 use support::*;
 
 const ARN: &str =
-    "arn:aws:sagemaker:us-east-1:123456789012:training-job/sagemaker-cicd-churn-sklearn-9f2c1e4-x";
+    "arn:aws:sagemaker:us-east-1:123456789012:training-job/sagemaker-cicd-penguin-sex-9f2c1e4-x";
 
 fn create_ok(
     seen: Arc<
@@ -74,7 +74,7 @@ async fn happy_path_starts_one_job_with_the_pipelines_name_and_lineage() {
     let (variables, summary) = results.only_done();
     let name = &variables["TrainingJobName"];
     assert!(
-        name.starts_with("sagemaker-cicd-churn-sklearn-9f2c1e4-"),
+        name.starts_with("sagemaker-cicd-penguin-sex-9f2c1e4-"),
         "{name}"
     );
     assert_eq!(variables["TrainingJobArn"], ARN);

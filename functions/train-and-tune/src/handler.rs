@@ -5,16 +5,18 @@
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_sagemaker::Client as SageMaker;
-use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata};
 use model_repo::settings::ACTION_WINDOW_SECONDS;
 use model_repo::{Placeholders, Settings, naming, training, tuning};
 use pipeline_core::run::record_execution_id;
-use pipeline_core::{ArtifactStore, Job, JobError, Outcome, params};
+use pipeline_core::{ArtifactStore, Job, JobError, Outcome, aws_error, params};
 use tracing::{info, warn};
 
 use crate::status::{self, Step};
 use crate::token::{Best, Phase, State};
 
+/// What to change when SageMaker refuses a request of this action.
+const FIX: &str = "Fix configuration/tuning.json (or trainingjob.json, from which tuning derives)";
 /// Kept back from the 24-hour window: the last poll may come this late.
 const WINDOW_MARGIN_SECONDS: u64 = 15 * 60;
 /// SageMaker's minimum for a tuning job's ResourceLimits.MaxRuntimeInSeconds.
@@ -55,7 +57,7 @@ pub async fn handle(
                 .training_job_name(&state.training)
                 .send()
                 .await
-                .map_err(|e| sagemaker_error("DescribeTrainingJob", &e))?;
+                .map_err(|e| aws_error("DescribeTrainingJob", &e, FIX))?;
             match status::training(&described, now) {
                 Step::Wait { summary, percent } => Ok(wait(&state, summary, percent)),
                 Step::Failed(err) => Err(err),
@@ -74,7 +76,7 @@ pub async fn handle(
                 .hyper_parameter_tuning_job_name(&name)
                 .send()
                 .await
-                .map_err(|e| sagemaker_error("DescribeHyperParameterTuningJob", &e))?;
+                .map_err(|e| aws_error("DescribeHyperParameterTuningJob", &e, FIX))?;
             match status::tuning(&described) {
                 Step::Wait { summary, percent } => Ok(wait(&state, summary, percent)),
                 Step::Failed(err) => Err(err),
@@ -103,7 +105,7 @@ pub async fn handle(
                 .training_job_name(&best.job)
                 .send()
                 .await
-                .map_err(|e| sagemaker_error("DescribeTrainingJob", &e))?;
+                .map_err(|e| aws_error("DescribeTrainingJob", &e, FIX))?;
             let artifacts_uri = model_artifacts(&described)?;
             Ok(candidate(
                 &best.job,
@@ -207,7 +209,7 @@ async fn after_training(
                 err.message().unwrap_or("resource limit exceeded")
             )));
         }
-        Err(err) => return Err(sagemaker_error("CreateHyperParameterTuningJob", &err)),
+        Err(err) => return Err(aws_error("CreateHyperParameterTuningJob", &err, FIX)),
     };
     let not_carried = if tuned.not_carried.is_empty() {
         String::new()
@@ -303,26 +305,4 @@ async fn out_of_time(sagemaker: &SageMaker, settings: &Settings, state: &State) 
          ({} margin kept). {stopped} Lower MaxRuntimeInSeconds or the tuning ResourceLimits.",
         status::duration(Duration::from_secs(WINDOW_MARGIN_SECONDS))
     ))
-}
-
-fn sagemaker_error<E>(operation: &str, err: &SdkError<E>) -> JobError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let detail = err
-        .message()
-        .map(str::to_owned)
-        .unwrap_or_else(|| DisplayErrorContext(err).to_string());
-    match err.code() {
-        Some("ValidationException") => {
-            JobError::config(format!("SageMaker refused {operation}: {detail}"))
-        }
-        Some("ResourceNotFound") => JobError::failed(format!(
-            "{operation}: {detail}. The job does not exist (any more) in this account and region"
-        )),
-        Some("AccessDeniedException" | "AccessDenied") => JobError::permission(format!(
-            "the function is not allowed to call {operation}: {detail}. Check the function's policy in template.yaml"
-        )),
-        _ => JobError::system(format!("{operation} failed: {detail}")),
-    }
 }

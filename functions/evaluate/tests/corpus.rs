@@ -8,7 +8,7 @@ use aws_sdk_sagemaker::Client as SageMaker;
 use aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use serde_json::Value;
-use test_support::job::{Reported, scripted_artifacts, zip_of};
+use test_support::job::{scripted_artifacts, zip_of};
 
 const CASES: &[(&str, &[&str])] = &[
     ("01-empty-file", &["empty"]),
@@ -66,22 +66,13 @@ async fn every_malformed_gate_fails_once_with_its_reason() {
             evaluate::handle(job, &sagemaker, &store)
         })
         .await;
-        match results.all().as_slice() {
-            [Reported::Failure { kind, message }] => {
-                if *kind != FailureType::ConfigurationError {
-                    problems.push(format!("{file}: kind {kind:?}: {message}"));
-                }
-                if !message.contains("configuration/evaluation.json") {
-                    problems.push(format!("{file}: message does not name the file: {message}"));
-                }
-                for needle in *expected {
-                    if !message.contains(needle) {
-                        problems.push(format!("{file}: message lacks {needle:?}: {message}"));
-                    }
-                }
-            }
-            other => problems.push(format!("{file}: expected one failure, got {other:?}")),
-        }
+        problems.extend(test_support::job::corpus_problems(
+            &results,
+            file,
+            FailureType::ConfigurationError,
+            "configuration/evaluation.json",
+            expected,
+        ));
         if describe.num_calls() != 0 {
             problems.push(format!("{file}: SageMaker was called"));
         }

@@ -102,22 +102,13 @@ async fn every_hostile_file_fails_once_with_its_reason_and_no_sagemaker_call() {
         let sagemaker = sagemaker(&[&create]);
         let (store, _) = artifact_store(200, source_with(&config));
         let results = run(event("malformed-config"), &sagemaker, &store).await;
-        match results.all().as_slice() {
-            [Reported::Failure { kind, message }] => {
-                if *kind != FailureType::ConfigurationError {
-                    problems.push(format!("{file}: kind {kind:?}"));
-                }
-                if !message.contains("configuration/trainingjob.json") {
-                    problems.push(format!("{file}: message does not name the file: {message}"));
-                }
-                for needle in *expected {
-                    if !message.contains(needle) {
-                        problems.push(format!("{file}: message lacks {needle:?}: {message}"));
-                    }
-                }
-            }
-            other => problems.push(format!("{file}: expected one failure, got {other:?}")),
-        }
+        problems.extend(test_support::job::corpus_problems(
+            &results,
+            file,
+            FailureType::ConfigurationError,
+            "configuration/trainingjob.json",
+            expected,
+        ));
         if create.num_calls() != 0 {
             problems.push(format!("{file}: SageMaker was called"));
         }

@@ -226,3 +226,32 @@ pub fn set_user_parameters(event: &mut Value, params: &Value) {
     event["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] =
         Value::from(params.to_string());
 }
+
+/// For corpus tests: what is wrong with `results` for the corpus file `case`, which must have
+/// ended in exactly one failure of `kind` whose message names `file` and contains every needle.
+pub fn corpus_problems(
+    results: &Results,
+    case: &str,
+    kind: FailureType,
+    file: &str,
+    needles: &[&str],
+) -> Vec<String> {
+    let all = results.all();
+    let [Reported::Failure { kind: got, message }] = all.as_slice() else {
+        return vec![format!("{case}: expected one failure, got {all:?}")];
+    };
+    let mut problems = Vec::new();
+    if *got != kind {
+        problems.push(format!("{case}: kind {got:?}: {message}"));
+    }
+    if !message.contains(file) {
+        problems.push(format!("{case}: message does not name {file}: {message}"));
+    }
+    problems.extend(
+        needles
+            .iter()
+            .filter(|n| !message.contains(*n))
+            .map(|n| format!("{case}: message lacks {n:?}: {message}")),
+    );
+    problems
+}

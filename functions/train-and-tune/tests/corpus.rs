@@ -10,7 +10,7 @@ use aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutp
 use aws_sdk_sagemaker::types::{ModelArtifacts, TrainingJobStatus};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use serde_json::Value;
-use test_support::job::{Reported, scripted_artifacts, zip_of};
+use test_support::job::{scripted_artifacts, zip_of};
 
 /// Each file of tests/corpus/tuning and what its failure message must mention.
 const CASES: &[(&str, &[&str])] = &[
@@ -157,22 +157,13 @@ async fn every_malformed_tuning_file_fails_once_with_its_reason_and_no_tuning_jo
             train_and_tune::handle(job, &sagemaker, &store, std::time::SystemTime::now())
         })
         .await;
-        match results.all().as_slice() {
-            [Reported::Failure { kind, message }] => {
-                if *kind != FailureType::ConfigurationError {
-                    problems.push(format!("{file}: kind {kind:?}: {message}"));
-                }
-                if !message.contains("configuration/tuning.json") {
-                    problems.push(format!("{file}: message does not name the file: {message}"));
-                }
-                for needle in *expected {
-                    if !message.contains(needle) {
-                        problems.push(format!("{file}: message lacks {needle:?}: {message}"));
-                    }
-                }
-            }
-            other => problems.push(format!("{file}: expected one failure, got {other:?}")),
-        }
+        problems.extend(test_support::job::corpus_problems(
+            &results,
+            file,
+            FailureType::ConfigurationError,
+            "configuration/tuning.json",
+            expected,
+        ));
         if create.num_calls() != 0 {
             problems.push(format!("{file}: a tuning job was created"));
         }

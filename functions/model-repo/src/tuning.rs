@@ -538,7 +538,7 @@ mod tests {
         );
         assert_eq!(statics["n_estimators"], "100");
         assert_eq!(statics["sagemaker_submit_directory"], "s3://b/src.tar.gz");
-        assert_eq!(def.input_data_config.unwrap().len(), 2);
+        assert_eq!(def.input_data_config.unwrap().len(), 3);
         assert!(tuning.not_carried.is_empty(), "{:?}", tuning.not_carried);
     }
 

@@ -8,7 +8,8 @@
 //! # async fn example(s3: aws_sdk_s3::Client) -> Result<(), local_sagemaker::StartError> {
 //! use local_sagemaker::{LocalSageMaker, Settings};
 //!
-//! let settings = Settings::new("/tmp/local-sagemaker").with_forward_endpoint("http://127.0.0.1:5000");
+//! let work_dir = std::env::temp_dir().join("local-sagemaker");
+//! let settings = Settings::new(work_dir).with_forward_endpoint("http://127.0.0.1:5000");
 //! let sagemaker = LocalSageMaker::start(settings, s3).await?;
 //! println!("AWS_ENDPOINT_URL_SAGEMAKER={}", sagemaker.endpoint_url());
 //! sagemaker.shutdown().await;

@@ -158,6 +158,17 @@ with open(os.path.join(env["SM_OUTPUT_DATA_DIR"], "report.json"), "w") as f:
     let described = job.hyper_parameters().unwrap();
     assert_eq!(described["max_depth"], "5");
     assert_eq!(job.environment().unwrap()["MY_SETTING"], "on");
+    let owner = aws_sdk_sagemaker::types::Tag::builder()
+        .key("owner")
+        .value("me")
+        .build();
+    h.client
+        .add_tags()
+        .resource_arn(&arn)
+        .tags(owner)
+        .send()
+        .await
+        .unwrap();
     let tags = h
         .client
         .list_tags()
@@ -170,7 +181,7 @@ with open(os.path.join(env["SM_OUTPUT_DATA_DIR"], "report.json"), "w") as f:
         .iter()
         .map(|t| (t.key().unwrap(), t.value().unwrap()))
         .collect();
-    assert_eq!(tags, [("team", "tests")]);
+    assert_eq!(tags, [("team", "tests"), ("owner", "me")]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -383,6 +394,14 @@ async fn unknown_jobs_and_invalid_requests_are_validation_exceptions() {
         .unwrap_err();
     assert_eq!(err.code(), Some("ValidationException"));
     assert_eq!(err.message(), Some("Requested resource not found."));
+    let err = h
+        .client
+        .list_tags()
+        .resource_arn("arn:aws:sagemaker:us-east-1:123456789012:training-job/nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ValidationException"));
     let err = h
         .client
         .stop_training_job()

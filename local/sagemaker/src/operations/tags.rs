@@ -1,5 +1,5 @@
-//! ListTags and AddTags for this service's own training and tuning jobs. Tags of any other
-//! resource (model packages, ...) belong to the forward endpoint.
+//! ListTags and AddTags for training and tuning jobs, which are this service's. Tags of any
+//! other resource (model packages, ...) belong to the forward endpoint.
 
 use axum::response::Response;
 use sagemaker_requests::Tag;
@@ -9,6 +9,7 @@ use serde_json::json;
 use super::page;
 use crate::protocol::{self, ApiError, json_response};
 use crate::service::Service;
+use crate::state::Store;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
@@ -25,58 +26,75 @@ struct AddTags {
     tags: Vec<Tag>,
 }
 
-/// The tags of one of our jobs, by ARN.
-fn tags_of<'a>(store: &'a mut crate::state::Store, arn: &str) -> Option<&'a mut Vec<Tag>> {
+/// ListTags' page size when the request gives none.
+const DEFAULT_MAX_TAGS: i32 = 50;
+
+/// Whether the ARN names a training or tuning job of this service's account and region.
+fn is_job_arn(service: &Service, arn: &str) -> bool {
+    ["training-job", "hyper-parameter-tuning-job"]
+        .iter()
+        .any(|kind| arn.starts_with(&service.settings.arn(kind, "")))
+}
+
+fn tags_of<'a>(store: &'a mut Store, arn: &str) -> Result<&'a mut Vec<Tag>, ApiError> {
     if let Some(job) = store.training.values_mut().find(|j| j.arn == arn) {
-        return Some(&mut job.tags);
+        return Ok(&mut job.tags);
     }
     store
         .tuning
         .values_mut()
         .find(|j| j.arn == arn)
         .map(|j| &mut j.tags)
+        .ok_or_else(|| ApiError::validation(format!("Requested resource not found: {arn}")))
 }
 
-/// `None` when the ARN is not one of this service's jobs.
+/// `None` when the ARN is not a job's: the request goes to the forward endpoint.
 pub fn serve(
     service: &Service,
     operation: &str,
     body: &[u8],
 ) -> Option<Result<Response, ApiError>> {
-    if operation == "ListTags" {
+    let result = if operation == "ListTags" {
         let request: ListTags = match protocol::parse(body) {
             Ok(request) => request,
             Err(e) => return Some(Err(e)),
         };
-        let mut store = service.store();
-        let tags = tags_of(&mut store, &request.resource_arn)?.clone();
-        Some(
-            page(
-                tags,
-                request.next_token.as_deref(),
-                request.max_results.or(Some(50)),
-            )
-            .map(|(tags, next_token)| {
-                let mut answer = json!({ "Tags": tags });
-                if let Some(token) = next_token {
-                    answer["NextToken"] = json!(token);
-                }
-                json_response(&answer)
-            }),
-        )
+        if !is_job_arn(service, &request.resource_arn) {
+            return None;
+        }
+        list(service, &request)
     } else {
         let request: AddTags = match protocol::parse(body) {
             Ok(request) => request,
             Err(e) => return Some(Err(e)),
         };
-        let mut store = service.store();
-        let tags = tags_of(&mut store, &request.resource_arn)?;
-        for tag in &request.tags {
-            match tags.iter_mut().find(|t| t.key == tag.key) {
-                Some(existing) => existing.value.clone_from(&tag.value),
-                None => tags.push(tag.clone()),
-            }
+        if !is_job_arn(service, &request.resource_arn) {
+            return None;
         }
-        Some(Ok(json_response(&json!({ "Tags": request.tags }))))
+        add(service, &request)
+    };
+    Some(result)
+}
+
+fn list(service: &Service, request: &ListTags) -> Result<Response, ApiError> {
+    let tags = tags_of(&mut service.store(), &request.resource_arn)?.clone();
+    let max = request.max_results.or(Some(DEFAULT_MAX_TAGS));
+    let (tags, next_token) = page(tags, request.next_token.as_deref(), max)?;
+    let mut answer = json!({ "Tags": tags });
+    if let Some(token) = next_token {
+        answer["NextToken"] = json!(token);
     }
+    Ok(json_response(&answer))
+}
+
+fn add(service: &Service, request: &AddTags) -> Result<Response, ApiError> {
+    let mut store = service.store();
+    let tags = tags_of(&mut store, &request.resource_arn)?;
+    for tag in &request.tags {
+        match tags.iter_mut().find(|t| t.key == tag.key) {
+            Some(existing) => existing.value.clone_from(&tag.value),
+            None => tags.push(tag.clone()),
+        }
+    }
+    Ok(json_response(&json!({ "Tags": request.tags })))
 }

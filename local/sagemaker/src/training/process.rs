@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::fs::OpenOptions;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader, BufWriter};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::process::Command;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until, timeout_at};
@@ -20,6 +20,10 @@ use super::contract::Invocation;
 
 /// Lines of standard error kept for the failure reason.
 const STDERR_TAIL_LINES: usize = 20;
+
+/// Longer lines are cut into pieces of this size, so a job cannot make the service buffer
+/// without end.
+const MAX_LINE: u64 = 1 << 20;
 
 /// How long output may still arrive after the process exited.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -212,7 +216,11 @@ async fn read_lines(
     let mut reader = BufReader::new(reader);
     loop {
         let mut line = Vec::new();
-        match reader.read_until(b'\n', &mut line).await {
+        match (&mut reader)
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut line)
+            .await
+        {
             Ok(0) | Err(_) => return,
             Ok(_) => {
                 if tx.send((stream, line)).await.is_err() {

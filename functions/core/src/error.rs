@@ -82,6 +82,12 @@ where
         .map(str::to_owned)
         .unwrap_or_else(|| aws_sdk_codepipeline::error::DisplayErrorContext(err).to_string());
     match err.code() {
+        // SageMaker answers a Describe of an unknown job with a ValidationException.
+        Some("ValidationException") if detail.to_lowercase().contains("not found") => {
+            JobError::failed(format!(
+                "{operation}: {detail} It does not exist in this account and region (any more)."
+            ))
+        }
         Some("ValidationException") => {
             JobError::config(format!("{operation} was refused: {detail}. {fix}"))
         }
@@ -144,5 +150,16 @@ mod tests {
             aws_error("X", &err("InternalFailure"), "").kind,
             FailureKind::SystemUnavailable
         );
+        let meta = ErrorMetadata::builder()
+            .code("ValidationException")
+            .message("Requested resource not found.")
+            .build();
+        let missing = SdkError::service_error(
+            GetPipelineError::generic(meta),
+            aws_smithy_runtime_api_response(),
+        );
+        let e = aws_error("DescribeTrainingJob", &missing, "Fix it");
+        assert_eq!(e.kind, FailureKind::JobFailed);
+        assert!(e.message.contains("does not exist"), "{e}");
     }
 }

@@ -3,7 +3,7 @@
 #
 #   make setup           pinned dev tools: .venv*/ (tools/requirements/*.txt), rust targets
 #   make test            everything below, ending with `cargo test` and its summary
-#   make check-template  cfn-lint, checkov, sam validate --lint, sam build (template only)
+#   make check-template  template test, cfn-lint, checkov, sam validate --lint, sam build
 #   make lint            codegen tests and check, cargo fmt --check, cargo clippy
 #   make help            this list
 #
@@ -22,7 +22,8 @@ VENV_CHECKOV := .venv-checkov
 TEMPLATE := template.yaml
 # Region for the offline template checks only (nothing here talks to AWS).
 CHECK_REGION := us-east-1
-BOOTSTRAP := .aws-sam/build/StartTrainingFunction/bootstrap
+# The functions of template.yaml; sam build writes .aws-sam/build/<name>/bootstrap for each.
+FUNCTIONS := StartTrainingFunction TrainAndTuneFunction EvaluateFunction NotifyFunction
 
 # SAM CLI: no telemetry, no prompt about it.
 export SAM_CLI_TELEMETRY := 0
@@ -31,7 +32,7 @@ export SAM_CLI_TELEMETRY := 0
 step = @printf '\n==> %s\n' '$(1)'
 
 .PHONY: help setup test lint codegen-check fmt-check clippy cargo-test check-template \
-	cfn-lint checkov sam-validate sam-build clean-venvs
+	template-test cfn-lint checkov sam-validate sam-build clean-venvs
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -83,7 +84,13 @@ cargo-test: setup
 	fi; \
 	exit $$status
 
-check-template: setup cfn-lint checkov sam-validate sam-build
+check-template: setup template-test cfn-lint checkov sam-validate sam-build
+
+# The pipeline of template.yaml against the functions' Rust sources (settings, output
+# variables, binaries), the sample buildspec and the IAM rules: tests/template.
+template-test: setup
+	$(call step,template test: pipeline vs functions and IAM rules (tests/template))
+	$(VENV)/bin/python -m unittest discover -s tests/template
 
 cfn-lint: setup
 	$(call step,cfn-lint: $(TEMPLATE) after the SAM transform)
@@ -99,13 +106,19 @@ sam-validate: setup
 	$(VENV_SAM)/bin/sam validate --lint --region $(CHECK_REGION) --template-file $(TEMPLATE) </dev/null
 
 # The one release build: arm64, through cargo-lambda and its zig, into the shared target/.
+# One cargo-lambda build per function (LTO links each binary on its own); the wall time is
+# printed, for the CI budget.
 sam-build: setup
-	$(call step,sam build: release arm64 bootstrap (cargo lambda build --release --arm64))
-	PATH="$(CURDIR)/$(VENV_SAM)/bin:$$PATH" sam build --template-file $(TEMPLATE) </dev/null
-	@python3 -c 'import os, sys; p = sys.argv[1]; b = open(p, "rb").read(20); \
-		ok = b[:4] == b"\x7fELF" and b[18:20] == b"\xb7\x00"; \
-		print(f"{p}: {os.path.getsize(p)} bytes, " + ("arm64 ELF" if ok else "NOT an arm64 ELF")); \
-		sys.exit(0 if ok else 1)' $(BOOTSTRAP)
+	$(call step,sam build: release arm64 bootstrap per function (cargo lambda build --release --arm64))
+	@start=$$SECONDS; \
+	echo 'sam build --template-file $(TEMPLATE)'; \
+	PATH="$(CURDIR)/$(VENV_SAM)/bin:$$PATH" sam build --template-file $(TEMPLATE) </dev/null; \
+	echo "sam build: $$((SECONDS - start)) s"
+	@python3 -c 'import os, sys; \
+		arm64 = lambda b: b[:4] == b"\x7fELF" and b[18:20] == b"\xb7\x00"; \
+		res = [(p, os.path.exists(p) and arm64(open(p, "rb").read(20))) for p in sys.argv[1:]]; \
+		[print(f"{p}: " + (f"{os.path.getsize(p)} bytes, arm64 ELF" if ok else "missing or NOT an arm64 ELF")) for p, ok in res]; \
+		sys.exit(0 if all(ok for _, ok in res) else 1)' $(foreach f,$(FUNCTIONS),.aws-sam/build/$(f)/bootstrap)
 
 clean-venvs:
 	rm -rf $(VENV) $(VENV_SAM) $(VENV_CHECKOV)

@@ -1,0 +1,750 @@
+"""template.yaml against the functions, the sample model repository and the IAM rules.
+
+Run by `make test` (target `template-test`) with the project venv's Python, which has PyYAML and
+cfn-lint (whose copy of the AWS service authorization data the IAM rules use):
+
+    .venv/bin/python -m unittest discover -s tests/template -v
+
+What it proves, for every combination of the template's conditions (manual approval on/off,
+image repository on/off, connection created/given):
+
+- the pipeline: V2, named "<stack>-pipeline" as the Notify rule expects, triggered by pushes
+  to the branch, stages Source -> Build -> Train -> Tune -> Evaluate (-> Approval);
+- every Lambda action names a function of this template whose rust-cargolambda Binary is a
+  binary of the Cargo workspace, with retries off and a log group of its own;
+- every UserParameters is at most 1000 characters with the longest values CloudFormation can
+  put in it, is a JSON object once CodePipeline's #{...} variables are resolved, uses only the
+  keys the function's `Settings` struct accepts (read from its Rust source, serde attributes
+  included), gives every key it requires, with the right JSON types;
+- every #{Namespace.Variable}, in any action's configuration, names a namespace of an earlier
+  stage and a variable that action produces: the CodeStarSourceConnection variables, the
+  buildspec's exported-variables (examples/model-repo/buildspec.yml), the `.variable("...")`
+  outputs of the function's Rust source;
+- the build environment gives every variable the sample buildspec reads;
+- IAM: no managed policies, no `*` or `service:*` actions, Resource "*" only for actions that
+  have no resource-level permissions, iam:PassRole only of the SageMaker execution role and
+  only to SageMaker, SageMaker permissions only on names starting with the stack name, S3 only
+  in the artifact bucket, KMS only on the stack's keys, lambda:InvokeFunction only on the
+  pipeline's three functions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import tomllib
+import unittest
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+SAMPLE_BUILDSPEC = ROOT / "examples" / "model-repo" / "buildspec.yml"
+
+# CodePipeline's own variables, and what a CodeStarSourceConnection source action produces
+# (CodePipeline user guide, "Variables reference").
+PIPELINE_VARIABLES = {"PipelineExecutionId"}
+SOURCE_CONNECTION_VARIABLES = {
+    "AuthorDate",
+    "BranchName",
+    "CommitId",
+    "CommitMessage",
+    "ConnectionArn",
+    "FullRepositoryName",
+}
+# What every model repository's buildspec exports (README: the model repository contract);
+# the sample buildspec, when present, is read instead.
+CONTRACT_BUILD_VARIABLES = {"SOURCE_DIR_URI"}
+# A model repository that builds its own image (CreateImageRepository=true) exports IMAGE_URI
+# from its buildspec (the parameter's description says so); the sample does not build one.
+IMAGE_BUILD_VARIABLES = {"IMAGE_URI"}
+# What CodeBuild itself sets in a build, and what a shell has anyway.
+BUILD_ENVIRONMENT_BUILTINS = re.compile(r"^(CODEBUILD_\w+|AWS_\w+|HOME|PATH|PWD|SHELL|USER)$")
+
+USER_PARAMETERS_MAX = 1000
+STACK_NAME = "sagemaker-cicd-abcde"  # the longest stack name the template's rule allows (20)
+assert len(STACK_NAME) == 20
+
+
+# --- Reading the template ---------------------------------------------------------------------
+
+
+class CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form tags, turned into their long forms."""
+
+
+def _cfn_tag(loader: CfnLoader, suffix: str, node: yaml.Node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    if suffix == "Condition":
+        return {"Condition": value}
+    return {f"Fn::{suffix}": value}
+
+
+CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def load_template() -> dict:
+    with TEMPLATE.open() as f:
+        return yaml.load(f, Loader=CfnLoader)
+
+
+NO_VALUE = object()
+
+
+def select(node, conditions: dict[str, bool]):
+    """`node` with every Fn::If decided and AWS::NoValue removed; other intrinsics kept."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"}:
+            name, yes, no = node["Fn::If"]
+            return select(yes if conditions[name] else no, conditions)
+        if node == {"Ref": "AWS::NoValue"}:
+            return NO_VALUE
+        out = {}
+        for key, value in node.items():
+            value = select(value, conditions)
+            if value is not NO_VALUE:
+                out[key] = value
+        return out
+    if isinstance(node, list):
+        return [v for v in (select(v, conditions) for v in node) if v is not NO_VALUE]
+    return node
+
+
+def evaluate_condition(expr, params: dict[str, str], conditions: dict[str, bool]) -> bool:
+    (fn, args), = expr.items()
+    if fn == "Fn::Equals":
+        a, b = (resolve_scalar(x, params) for x in args)
+        return a == b
+    if fn == "Fn::Not":
+        return not evaluate_condition(args[0], params, conditions)
+    if fn == "Fn::And":
+        return all(evaluate_condition(a, params, conditions) for a in args)
+    if fn == "Fn::Or":
+        return any(evaluate_condition(a, params, conditions) for a in args)
+    if fn == "Condition":
+        return conditions[args]
+    raise AssertionError(f"condition function {fn} not supported by this test")
+
+
+def resolve_scalar(x, params):
+    if isinstance(x, dict) and "Ref" in x:
+        return params[x["Ref"]]
+    return x
+
+
+class Values:
+    """What CloudFormation substitutes, as long as it can get (for the 1000-character limit)."""
+
+    def __init__(self, template: dict, params: dict[str, str]):
+        self.template = template
+        self.params = params
+        self.pseudo = {
+            "AWS::StackName": STACK_NAME,
+            "AWS::Region": "ap-southeast-2",
+            "AWS::AccountId": "123456789012",
+            "AWS::Partition": "aws-us-gov",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+
+    def ref(self, name: str) -> str:
+        if name in self.params:
+            return self.params[name]
+        if name in self.pseudo:
+            return self.pseudo[name]
+        kind = self.template["Resources"][name]["Type"]
+        if kind == "AWS::S3::Bucket":
+            return "b" * 63  # the longest bucket name
+        if kind == "AWS::Serverless::Function":
+            return (STACK_NAME + "-" + name + "-")[:51] + "A1B2C3D4E5F6G"  # 64 characters
+        return f"{STACK_NAME}-{name}-A1B2C3D4E5F6"
+
+    def get_att(self, name: str, attribute: str) -> str:
+        kind = self.template["Resources"][name]["Type"]
+        p, r, a = (self.pseudo[k] for k in ("AWS::Partition", "AWS::Region", "AWS::AccountId"))
+        if kind == "AWS::IAM::Role" and attribute == "Arn":
+            return f"arn:{p}:iam::{a}:role/" + ("r" * 64)  # role names: at most 64
+        if kind == "AWS::S3::Bucket" and attribute == "Arn":
+            return f"arn:{p}:s3:::" + self.ref(name)
+        if attribute == "Arn":
+            return f"arn:{p}:service:{r}:{a}:{name.lower()}/" + "x" * 36
+        return f"{name}-{attribute}-" + "x" * 36
+
+    def evaluate(self, node, local: dict | None = None):
+        local = local or {}
+        if isinstance(node, str) or isinstance(node, (int, float, bool)):
+            return str(node).lower() if isinstance(node, bool) else str(node)
+        (fn, args), = node.items()
+        if fn == "Ref":
+            return self.ref(args)
+        if fn == "Fn::GetAtt":
+            return self.get_att(*args)
+        if fn == "Fn::Join":
+            sep, items = args
+            return sep.join(self.evaluate(i, local) for i in self.evaluate_list(items, local))
+        if fn == "Fn::Sub":
+            text, variables = (args, {}) if isinstance(args, str) else args
+            scope = {k: self.evaluate(v, local) for k, v in variables.items()}
+
+            def one(m: re.Match) -> str:
+                name = m.group(1)
+                if name.startswith("!"):
+                    return "${" + name[1:] + "}"
+                if name in scope:
+                    return scope[name]
+                if "." in name and not name.startswith("AWS::"):
+                    return self.get_att(*name.split(".", 1))
+                return self.ref(name)
+
+            return re.sub(r"\$\{([^}]+)\}", one, text)
+        raise AssertionError(f"intrinsic {fn} not supported by this test: {node}")
+
+    def evaluate_list(self, node, local):
+        if isinstance(node, list):
+            return node
+        (fn, args), = node.items()
+        if fn == "Fn::Split":
+            sep, text = args
+            return self.evaluate(text, local).split(sep)
+        raise AssertionError(f"list intrinsic {fn} not supported by this test: {node}")
+
+
+def longest_parameter_values(template: dict) -> dict[str, str]:
+    """Each parameter at its longest: the longest allowed value, the maximum, or a long sample."""
+    out = {}
+    for name, p in template["Parameters"].items():
+        if "AllowedValues" in p:
+            out[name] = max((str(v) for v in p["AllowedValues"]), key=len)
+        elif p["Type"] == "Number":
+            out[name] = str(p.get("MaxValue", 10**9))
+        elif "MaxLength" in p:
+            out[name] = "x" * int(p["MaxLength"])
+        else:
+            out[name] = {
+                "NotificationEmail": "someone@example.com",
+                "GitHubOwner": "o" * 39,
+                "GitHubRepository": "r" * 100,
+                "CodeConnectionArn": "arn:aws:codeconnections:ap-southeast-2:123456789012:connection/"
+                + "0" * 36,
+                "CodeBuildImage": "aws/codebuild/standard:8.0",
+                "TrainingInstanceType": "ml.trn1n.32xlarge",
+            }[name]
+    return out
+
+
+def variants(template: dict):
+    """(label, parameters, conditions) for every combination of the condition parameters."""
+    base = longest_parameter_values(template)
+    choices = {
+        "ManualApproval": ["false", "true"],
+        "CreateImageRepository": ["false", "true"],
+        "CodeConnectionArn": ["", base["CodeConnectionArn"]],
+    }
+    for combo in itertools.product(*choices.values()):
+        params = dict(base, **dict(zip(choices, combo)))
+        conditions: dict[str, bool] = {}
+        for name, expr in template.get("Conditions", {}).items():
+            conditions[name] = evaluate_condition(expr, params, conditions)
+        label = ", ".join(f"{k}={v or '(empty)'}" for k, v in zip(choices, combo))
+        yield label, params, conditions
+
+
+# --- Reading the Rust workspace -------------------------------------------------------------
+
+
+def workspace_binaries() -> dict[str, Path]:
+    """Binary name -> crate directory, for every binary of the Cargo workspace."""
+    members = tomllib.loads((ROOT / "Cargo.toml").read_text())["workspace"]["members"]
+    out = {}
+    for member in members:
+        crate = ROOT / member
+        manifest = tomllib.loads((crate / "Cargo.toml").read_text())
+        if (crate / "src" / "main.rs").exists():
+            out[manifest["package"]["name"]] = crate
+        for binary in manifest.get("bin", []):
+            out[binary["name"]] = crate
+        for path in (crate / "src" / "bin").glob("*.rs"):
+            out[path.stem] = crate
+    return out
+
+
+class Field:
+    def __init__(self, key: str, rust_type: str, required: bool):
+        self.key, self.rust_type, self.required = key, rust_type, required
+
+    def accepts(self, value) -> bool:
+        t = self.rust_type
+        if t.startswith("Option<"):
+            t = t[len("Option<") : -1]
+        if t == "String":
+            return isinstance(value, str)
+        if t in ("i64", "i32", "u32", "u64"):
+            return isinstance(value, int) and not isinstance(value, bool)
+        if t == "bool":
+            return isinstance(value, bool)
+        if re.fullmatch(r"(BTreeMap|HashMap)<String, ?String>", t):
+            return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        raise AssertionError(f"Rust type {self.rust_type} not known to this test")
+
+
+def pascal_case(snake: str) -> str:
+    return "".join(word[:1].upper() + word[1:] for word in snake.split("_"))
+
+
+def settings_fields(source: Path) -> dict[str, Field]:
+    """The JSON keys `pub struct Settings` accepts, as serde derives them."""
+    text = source.read_text()
+    m = re.search(r"((?:#\[[^\]]*\]\s*)*)pub struct Settings \{(.*?)\n\}", text, re.S)
+    assert m, f"{source}: no `pub struct Settings`"
+    attributes, body = m.groups()
+    assert "deny_unknown_fields" in attributes, f"{source}: Settings must deny unknown fields"
+    assert 'rename_all = "PascalCase"' in attributes, f"{source}: Settings must be PascalCase"
+    fields = {}
+    pending: list[str] = []
+    for line in body.splitlines():
+        line = line.strip()
+        if line.startswith("#["):
+            pending.append(line)
+        elif line.startswith("pub "):
+            fm = re.fullmatch(r"pub (\w+): (.+),", line)
+            assert fm, f"{source}: cannot read the field `{line}`"
+            name, rust_type = fm.groups()
+            serde = " ".join(a for a in pending if a.startswith("#[serde("))
+            rename = re.search(r'rename = "([^"]+)"', serde)
+            key = rename.group(1) if rename else pascal_case(name)
+            required = not rust_type.startswith("Option<") and "default" not in serde
+            fields[key] = Field(key, rust_type, required)
+            pending = []
+        elif not line.startswith("//") and line:
+            pending = []
+    return fields
+
+
+def settings_source(crate: Path) -> Path:
+    """The Settings a function's handler parses its UserParameters into."""
+    handler = (crate / "src" / "handler.rs").read_text()
+    if re.search(r"use model_repo::\{?[^;]*\bSettings\b", handler):
+        return ROOT / "functions" / "model-repo" / "src" / "settings.rs"
+    if "use crate::settings::Settings" in handler:
+        return crate / "src" / "settings.rs"
+    raise AssertionError(f"{crate}/src/handler.rs: which Settings does it parse?")
+
+
+def output_variables(crate: Path) -> set[str]:
+    """The output variables a function reports (`Outcome::...variable("Key", ...)`)."""
+    found = set()
+    for path in (crate / "src").rglob("*.rs"):
+        found |= set(re.findall(r'\.variable\(\s*"([A-Za-z0-9@_-]+)"', path.read_text()))
+    return found
+
+
+# --- The tests ----------------------------------------------------------------------------
+
+
+VARIABLE = re.compile(r"#\{([A-Za-z0-9@_-]+)\.([A-Za-z0-9@_-]+)\}")
+
+
+def strings_in(node):
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for v in node.values():
+            yield from strings_in(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from strings_in(v)
+
+
+class TemplateTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.template = load_template()
+        cls.resources = cls.template["Resources"]
+        cls.binaries = workspace_binaries()
+        cls.variants = list(variants(cls.template))
+
+    def pipeline(self, conditions):
+        return select(self.resources["Pipeline"]["Properties"], conditions)
+
+    def function_of(self, action) -> tuple[str, dict]:
+        ref = action["Configuration"]["FunctionName"]
+        self.assertIsInstance(ref, dict, "FunctionName must !Ref a function of this template")
+        name = ref["Ref"]
+        self.assertIn(name, self.resources, f"FunctionName names {name}, not in the template")
+        return name, self.resources[name]
+
+    # -- shape of the pipeline
+
+    def test_pipeline_stages_in_order(self):
+        for label, _, conditions in self.variants:
+            with self.subTest(label):
+                p = self.pipeline(conditions)
+                self.assertEqual(p["PipelineType"], "V2")
+                self.assertEqual(p["Name"], {"Fn::Sub": "${AWS::StackName}-pipeline"})
+                stages = [(s["Name"], [a["Name"] for a in s["Actions"]]) for s in p["Stages"]]
+                expected = [
+                    ("Source", ["Source"]),
+                    ("Build", ["Build"]),
+                    ("Train", ["StartTraining"]),
+                    ("Tune", ["TrainAndTune"]),
+                    ("Evaluate", ["Evaluate"]),
+                ]
+                if conditions["ManualApprovalEnabled"]:
+                    expected.append(("Approval", ["ApproveModel"]))
+                self.assertEqual(stages, expected)
+                kinds = [a["ActionTypeId"]["Provider"] for s in p["Stages"] for a in s["Actions"]]
+                self.assertEqual(
+                    kinds[:5], ["CodeStarSourceConnection", "CodeBuild", "Lambda", "Lambda", "Lambda"]
+                )
+
+    def test_push_trigger_on_the_branch(self):
+        p = self.pipeline({k: False for k in self.template["Conditions"]})
+        (trigger,) = p["Triggers"]
+        self.assertEqual(trigger["ProviderType"], "CodeStarSourceConnection")
+        self.assertEqual(trigger["GitConfiguration"]["SourceActionName"], "Source")
+        (push,) = trigger["GitConfiguration"]["Push"]
+        self.assertEqual(push["Branches"]["Includes"], [{"Ref": "GitHubBranch"}])
+        source = p["Stages"][0]["Actions"][0]["Configuration"]
+        self.assertEqual(source["BranchName"], {"Ref": "GitHubBranch"})
+        self.assertEqual(source["OutputArtifactFormat"], "CODE_ZIP")
+
+    def test_notify_rule_names_the_pipeline(self):
+        pattern = self.resources["NotifyRule"]["Properties"]["EventPattern"]
+        self.assertEqual(pattern["detail"]["pipeline"], [self.resources["Pipeline"]["Properties"]["Name"]])
+
+    def test_lambda_actions_name_workspace_binaries(self):
+        for label, _, conditions in self.variants:
+            for stage in self.pipeline(conditions)["Stages"]:
+                for action in stage["Actions"]:
+                    if action["ActionTypeId"]["Provider"] != "Lambda":
+                        continue
+                    with self.subTest(label, action=action["Name"]):
+                        name, fn = self.function_of(action)
+                        self.assertEqual(fn["Type"], "AWS::Serverless::Function")
+                        self.assertEqual(fn["Metadata"]["BuildMethod"], "rust-cargolambda")
+                        binary = fn["Metadata"]["BuildProperties"]["Binary"]
+                        self.assertIn(binary, self.binaries, f"{name}: no workspace binary {binary}")
+                        props = fn["Properties"]
+                        self.assertEqual(props["Runtime"], "provided.al2023")
+                        self.assertEqual(props["Architectures"], ["arm64"])
+                        self.assertEqual(props["CodeUri"], ".")
+                        # CodePipeline retries by itself: a Lambda retry would race the job.
+                        self.assertEqual(props["EventInvokeConfig"]["MaximumRetryAttempts"], 0)
+                        log_group = props["LoggingConfig"]["LogGroup"]["Ref"]
+                        self.assertEqual(self.resources[log_group]["Type"], "AWS::Logs::LogGroup")
+                        self.assertIn("RetentionInDays", self.resources[log_group]["Properties"])
+                        # They read configuration/*.json from the model repository.
+                        source_artifact = self.pipeline(conditions)["Stages"][0]["Actions"][0][
+                            "OutputArtifacts"
+                        ]
+                        self.assertEqual(action["InputArtifacts"], source_artifact)
+
+    def test_every_function_is_a_workspace_binary(self):
+        for name, res in self.resources.items():
+            if res["Type"] == "AWS::Serverless::Function":
+                with self.subTest(name):
+                    binary = res["Metadata"]["BuildProperties"]["Binary"]
+                    self.assertIn(binary, self.binaries)
+
+    # -- UserParameters
+
+    def user_parameters(self):
+        """(label, action name, binary, CloudFormation-resolved UserParameters) for every variant."""
+        for label, params, conditions in self.variants:
+            values = Values(self.template, params)
+            for stage in self.pipeline(conditions)["Stages"]:
+                for action in stage["Actions"]:
+                    if action["ActionTypeId"]["Provider"] == "Lambda":
+                        _, fn = self.function_of(action)
+                        binary = fn["Metadata"]["BuildProperties"]["Binary"]
+                        self.assertIn(binary, self.binaries, f"no workspace binary {binary}")
+                        text = values.evaluate(action["Configuration"]["UserParameters"])
+                        yield label, action["Name"], binary, text
+
+    def test_user_parameters_fit(self):
+        for label, action, _, text in self.user_parameters():
+            with self.subTest(label, action=action):
+                self.assertLessEqual(
+                    len(text),
+                    USER_PARAMETERS_MAX,
+                    f"{action}: UserParameters is {len(text)} characters with the longest values",
+                )
+
+    def test_user_parameters_match_the_settings(self):
+        seen = set()
+        for label, action, binary, text in self.user_parameters():
+            with self.subTest(label, action=action):
+                resolved = VARIABLE.sub(lambda m: f"{m.group(1)}-{m.group(2)}-value", text)
+                try:
+                    parameters = json.loads(resolved)
+                except json.JSONDecodeError as e:
+                    self.fail(f"{action}: UserParameters is not JSON ({e}): {resolved}")
+                self.assertIsInstance(parameters, dict)
+                source = settings_source(self.binaries[binary])
+                fields = settings_fields(source)
+                unknown = set(parameters) - set(fields)
+                self.assertFalse(unknown, f"{action}: keys {unknown} unknown to {source.relative_to(ROOT)}")
+                missing = {k for k, f in fields.items() if f.required} - set(parameters)
+                self.assertFalse(missing, f"{action}: required keys {missing} missing")
+                for key, value in parameters.items():
+                    self.assertTrue(
+                        fields[key].accepts(value),
+                        f"{action}: {key} = {value!r} is not a {fields[key].rust_type}",
+                    )
+                seen.add(binary)
+                if "ModelApprovalStatus" in parameters:
+                    self.assertIn(parameters["ModelApprovalStatus"], {"Approved", "PendingManualApproval"})
+                    manual = "ManualApproval=true" in label
+                    self.assertEqual(
+                        parameters["ModelApprovalStatus"] == "PendingManualApproval", manual
+                    )
+        self.assertEqual(seen, {"start-training", "train-and-tune", "evaluate"})
+
+    def test_job_prefix_is_the_stack_name(self):
+        for label, action, _, text in self.user_parameters():
+            with self.subTest(label, action=action):
+                parameters = json.loads(VARIABLE.sub("v", text))
+                self.assertEqual(parameters["JobPrefix"], STACK_NAME)
+
+    # -- Variables
+
+    def produced(self, action, conditions) -> set[str]:
+        provider = action["ActionTypeId"]["Provider"]
+        if provider == "CodeStarSourceConnection":
+            return SOURCE_CONNECTION_VARIABLES
+        if provider == "CodeBuild":
+            exported = CONTRACT_BUILD_VARIABLES
+            if SAMPLE_BUILDSPEC.exists():
+                spec = yaml.safe_load(SAMPLE_BUILDSPEC.read_text())
+                exported = set(spec["env"]["exported-variables"])
+                self.assertLessEqual(CONTRACT_BUILD_VARIABLES, exported, "the sample buildspec")
+            if conditions["CreateImageRepositoryEnabled"]:
+                exported |= IMAGE_BUILD_VARIABLES
+            return exported
+        if provider == "Lambda":
+            _, fn = self.function_of(action)
+            return output_variables(self.binaries[fn["Metadata"]["BuildProperties"]["Binary"]])
+        return set()
+
+    def test_variables_come_from_earlier_actions(self):
+        for label, _, conditions in self.variants:
+            available = {"codepipeline": PIPELINE_VARIABLES}
+            for stage in self.pipeline(conditions)["Stages"]:
+                for action in stage["Actions"]:
+                    with self.subTest(label, action=action["Name"]):
+                        for text in strings_in(action.get("Configuration", {})):
+                            for namespace, variable in VARIABLE.findall(text):
+                                self.assertIn(namespace, available, f"#{{{namespace}.{variable}}}")
+                                self.assertIn(
+                                    variable, available[namespace], f"#{{{namespace}.{variable}}}"
+                                )
+                # Variables of a stage are visible from the next stage on.
+                for action in stage["Actions"]:
+                    if "Namespace" in action:
+                        self.assertNotIn(action["Namespace"], available)
+                        available[action["Namespace"]] = self.produced(action, conditions)
+
+    def test_lambda_outputs_are_used_under_their_names(self):
+        # The namespaces the functions' README and events name.
+        expected = {
+            "StartTraining": "TrainVariables",
+            "TrainAndTune": "TuneVariables",
+            "Evaluate": "EvaluateVariables",
+            "Source": "SourceVariables",
+            "Build": "BuildVariables",
+        }
+        p = self.pipeline({k: False for k in self.template["Conditions"]})
+        names = {a["Name"]: a.get("Namespace") for s in p["Stages"] for a in s["Actions"]}
+        self.assertEqual({k: names[k] for k in expected}, expected)
+
+    # -- The build
+
+    def test_build_environment_has_what_the_sample_buildspec_reads(self):
+        if not SAMPLE_BUILDSPEC.exists():
+            self.skipTest(f"no {SAMPLE_BUILDSPEC.relative_to(ROOT)}")
+        buildspec = SAMPLE_BUILDSPEC.read_text()
+        spec = yaml.safe_load(buildspec)
+        commands = "\n".join(
+            c for phase in spec["phases"].values() for c in phase.get("commands", [])
+        )
+        read = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]*)", commands))
+        assigned = set(re.findall(r"(?:^|\s|export\s+)([A-Z][A-Z0-9_]*)=", commands, re.M))
+        needed = {v for v in read - assigned if not BUILD_ENVIRONMENT_BUILTINS.match(v)}
+        for label, params, conditions in self.variants:
+            with self.subTest(label):
+                project = select(self.resources["BuildProject"]["Properties"], conditions)
+                given = {e["Name"] for e in project["Environment"]["EnvironmentVariables"]}
+                build = self.pipeline(conditions)["Stages"][1]["Actions"][0]
+                text = Values(self.template, params).evaluate(
+                    build["Configuration"]["EnvironmentVariables"]
+                )
+                action_env = json.loads(VARIABLE.sub("v", text))
+                given |= {e["name"] for e in action_env}
+                self.assertFalse(needed - given, f"the buildspec reads {needed - given}")
+                self.assertEqual(
+                    "IMAGE_REPOSITORY_URI" in given, conditions["CreateImageRepositoryEnabled"]
+                )
+
+    # -- IAM
+
+    def policy_statements(self, conditions):
+        """(role, statement) of every inline policy of every role."""
+        for name, res in self.resources.items():
+            if res["Type"] != "AWS::IAM::Role":
+                continue
+            role = select(res, conditions)
+            self.assertNotIn("ManagedPolicyArns", role["Properties"], f"{name}: managed policies")
+            for policy in role["Properties"].get("Policies", []):
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    yield name, statement
+
+    @staticmethod
+    def listed(x):
+        return x if isinstance(x, list) else [x]
+
+    def test_iam_rules(self):
+        policies = json.loads(
+            (Path(__import__("cfnlint").__file__).parent / "data" / "AdditionalSpecs" / "Policies.json").read_text()
+        )
+
+        def resource_types(action: str) -> list[str] | None:
+            service, verb = action.split(":", 1)
+            known = policies.get(service, {}).get("Actions", {}).get(verb.lower())
+            return None if known is None else known.get("Resources", [])
+
+        sagemaker_prefix = re.compile(
+            r"^arn:\$\{AWS::Partition\}:sagemaker:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
+            r"(training-job|hyper-parameter-tuning-job|model-package-group|model-package)/\$\{AWS::StackName\}-\*$"
+        )
+        # Reviewed exceptions. PutMetricData's only resource type (a CloudWatch dataset) is
+        # not what training jobs write: "*", held to SageMaker's namespace by the condition.
+        star_exceptions = {
+            "cloudwatch:PutMetricData": {
+                "StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TrainingJobs"}
+            },
+        }
+        # A list request names no package (see EvaluateRole).
+        sagemaker_exceptions = {
+            ("sagemaker:ListModelPackages",
+             "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package/*"),
+        }
+        pipeline_functions = {
+            "StartTrainingFunction",
+            "TrainAndTuneFunction",
+            "EvaluateFunction",
+        }
+        for label, _, conditions in self.variants:
+            for role, st in self.policy_statements(conditions):
+                with self.subTest(label, role=role, sid=st.get("Sid")):
+                    self.assertEqual(st["Effect"], "Allow")
+                    actions = self.listed(st["Action"])
+                    resources = self.listed(st["Resource"])
+                    for action in actions:
+                        self.assertNotEqual(action, "*")
+                        self.assertFalse(action.endswith(":*"), f"{action}: a whole service")
+                    if "*" in resources:
+                        for action in actions:
+                            if action in star_exceptions:
+                                self.assertEqual(st.get("Condition"), star_exceptions[action])
+                                continue
+                            types = resource_types(action)
+                            self.assertIsNotNone(types, f"{action}: unknown action")
+                            self.assertEqual(
+                                types, [], f'{action} supports resource-level permissions: not "*"'
+                            )
+                    for action in actions:
+                        service = action.split(":")[0]
+                        for resource in resources:
+                            sub = resource.get("Fn::Sub") if isinstance(resource, dict) else None
+                            if action == "iam:PassRole":
+                                self.assertEqual(resource, {"Fn::GetAtt": ["SageMakerExecutionRole", "Arn"]})
+                                self.assertEqual(
+                                    st["Condition"],
+                                    {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+                                )
+                            elif service == "sagemaker":
+                                ok = (sub and sagemaker_prefix.match(sub)) or (action, sub) in sagemaker_exceptions
+                                self.assertTrue(ok, f"{action} on {resource}: not this stack's names")
+                            elif service == "s3":
+                                ok = resource == {"Fn::GetAtt": ["ArtifactBucket", "Arn"]} or (
+                                    sub and sub.startswith("${ArtifactBucket.Arn}/")
+                                )
+                                self.assertTrue(ok, f"{action} on {resource}: outside the artifact bucket")
+                            elif service == "kms":
+                                self.assertIn(
+                                    resource,
+                                    [
+                                        {"Fn::GetAtt": ["ArtifactKey", "Arn"]},
+                                        {"Fn::GetAtt": ["NotificationKey", "Arn"]},
+                                    ],
+                                )
+                            elif action == "lambda:InvokeFunction":
+                                self.assertIn(resource["Fn::GetAtt"][0], pipeline_functions)
+                            elif resource != "*":
+                                # Everything else names a resource of this stack or of its
+                                # parameters (never a bare wildcard of another service).
+                                self.assertIsInstance(resource, dict, f"{action} on {resource}")
+
+    def test_pass_role_is_only_for_sagemaker_actions(self):
+        passers = set()
+        for _, _, conditions in self.variants:
+            for role, st in self.policy_statements(conditions):
+                if "iam:PassRole" in self.listed(st["Action"]):
+                    passers.add(role)
+        self.assertEqual(passers, {"StartTrainingRole", "TrainAndTuneRole"})
+
+    # -- Outputs
+
+    def test_outputs(self):
+        outputs = self.template["Outputs"]
+        for name in (
+            "PipelineConsoleUrl",
+            "NotificationTopicArn",
+            "ArtifactBucketName",
+            "ModelPackageGroupName",
+            "ImageRepositoryUri",
+            "CodeConnectionHandshake",
+        ):
+            self.assertIn(name, outputs)
+        self.assertEqual(outputs["ImageRepositoryUri"]["Condition"], "CreateImageRepositoryEnabled")
+        self.assertEqual(outputs["CodeConnectionHandshake"]["Condition"], "CreateConnection")
+
+
+class ReadersTest(unittest.TestCase):
+    """The readers above, on small inputs, so that a failure above is the template's."""
+
+    def test_settings_fields_follow_serde(self):
+        fields = settings_fields(ROOT / "functions" / "model-repo" / "src" / "settings.rs")
+        self.assertIn("VolumeSizeInGB", fields)  # #[serde(rename = ...)]
+        self.assertIn("ExecutionId", fields)
+        self.assertTrue(fields["ExecutionId"].required)
+        self.assertFalse(fields["Repository"].required)  # Option
+        self.assertFalse(fields["InstanceType"].required)  # default
+        self.assertTrue(fields["StopJobsAtWindowEnd"].accepts(True))
+        self.assertFalse(fields["InstanceCount"].accepts("1"))
+
+    def test_loader_keeps_tags(self):
+        node = yaml.load("a: !Sub x-${AWS::StackName}\nb: !GetAtt R.Arn\nc: !Ref P\n", Loader=CfnLoader)
+        self.assertEqual(
+            node,
+            {"a": {"Fn::Sub": "x-${AWS::StackName}"}, "b": {"Fn::GetAtt": ["R", "Arn"]}, "c": {"Ref": "P"}},
+        )
+
+    def test_output_variables_are_read(self):
+        crate = workspace_binaries()["start-training"]
+        self.assertEqual(output_variables(crate), {"TrainingJobName", "TrainingJobArn", "CommitId"})
+
+
+if __name__ == "__main__":
+    unittest.main()

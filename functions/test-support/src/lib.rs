@@ -13,6 +13,7 @@
 //! # }
 //! ```
 
+pub mod archive;
 pub mod job;
 
 use std::fs::{self, File};

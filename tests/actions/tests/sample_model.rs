@@ -6,12 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use local_sagemaker::{LocalSageMaker, Settings};
 use pipeline_core::ArtifactStore;
 use serde_json::Value;
 use test_support::MotoServer;
+use test_support::archive::tar_gz_dir;
 use test_support::job::{Reported, set_user_parameters, user_parameters, zip_of};
 
 const BUCKET: &str = "sagemaker-cicd-artifacts";
@@ -57,18 +56,6 @@ fn files(dir: &Path) -> Vec<(String, String)> {
     out
 }
 
-fn tar_gz(files: &[(String, String)]) -> Vec<u8> {
-    let mut tar = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default()));
-    for (path, text) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(text.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, path, text.as_bytes()).unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap()
-}
-
 /// What the Build action leaves behind: the source zip, sourcedir.tar.gz and the data.
 async fn build(s3: &aws_sdk_s3::Client, commit: &str, source_dir_key: &str) {
     let put = |key: String, body: Vec<u8>| async move {
@@ -83,11 +70,7 @@ async fn build(s3: &aws_sdk_s3::Client, commit: &str, source_dir_key: &str) {
     let repo = files(&sample());
     let zipped: Vec<(&str, &str)> = repo.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
     put(SOURCE_KEY.to_owned(), zip_of(&zipped)).await;
-    put(
-        source_dir_key.to_owned(),
-        tar_gz(&files(&sample().join("src"))),
-    )
-    .await;
+    put(source_dir_key.to_owned(), tar_gz_dir(&sample().join("src"))).await;
     for channel in ["train", "validation", "test"] {
         for (name, text) in files(&sample().join("data").join(channel)) {
             put(format!("data/{commit}/{channel}/{name}"), text.into_bytes()).await;

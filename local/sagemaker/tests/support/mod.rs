@@ -2,16 +2,13 @@
 
 #![allow(dead_code, reason = "each test binary uses its own part")]
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_sagemaker::operation::describe_hyper_parameter_tuning_job::DescribeHyperParameterTuningJobOutput;
 use aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput;
 use aws_sdk_sagemaker::types::{HyperParameterTuningJobStatus, TrainingJobStatus};
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use local_sagemaker::{LocalSageMaker, Settings};
 use test_support::MotoServer;
 
@@ -201,33 +198,7 @@ impl Harness {
     }
 }
 
-/// A gzipped tar of `(path, text)` files, as the SageMaker SDK packs a source directory.
-pub fn tar_gz(files: &[(&str, &str)]) -> Vec<u8> {
-    let mut tar = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default()));
-    for (path, text) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(text.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, path, text.as_bytes()).unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap()
-}
-
-/// A gzipped tar of a folder's files (at the archive's root).
-pub fn tar_gz_dir(dir: &Path) -> Vec<u8> {
-    let mut tar = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::default()));
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            tar.append_path_with_name(entry.path(), entry.file_name())
-                .unwrap();
-        }
-    }
-    let mut out = tar.into_inner().unwrap().finish().unwrap();
-    out.flush().unwrap();
-    out
-}
+pub use test_support::archive::{tar_gz, tar_gz_dir};
 
 /// The files of a model.tar.gz, by name.
 pub fn untar(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {

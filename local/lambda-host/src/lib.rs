@@ -63,7 +63,9 @@ pub struct FunctionSpec {
     pub binary: PathBuf,
     /// The function name (`AWS_LAMBDA_FUNCTION_NAME`, the ARN, the log group).
     pub name: String,
-    /// Extra environment (the function's own variables, endpoint URLs, credentials, region).
+    /// The function's environment on top of Lambda's variables: its own variables, endpoint
+    /// URLs, credentials, region (`AWS_REGION` also sets the ARN's region). As on Lambda, the
+    /// process does not inherit the host's environment (only `PATH`).
     pub env: Vec<(String, String)>,
     /// The function timeout: the deadline given to the function and the host's bound.
     pub timeout: Duration,
@@ -491,7 +493,10 @@ impl LambdaHost {
         };
         let Some((reply, replied_at)) = reply else {
             // The server dropped the request: only when the process is going away.
-            let status = process.child.wait().await.ok();
+            let status = tokio::time::timeout(Duration::from_secs(2), process.child.wait())
+                .await
+                .ok()
+                .and_then(Result::ok);
             return Err(self.stop(&mut slot, Stop::Exited(status)).await);
         };
         let peak_rss_bytes = peak_rss_of(process.pid);

@@ -164,18 +164,12 @@ async fn init_error_is_reported() {
     )))
     .await
     .unwrap();
+    // The function posts its init error before it exits, and the host checks that first.
     let error = bounded(host.invoke(json!({"echo": 1}))).await.unwrap_err();
     match error {
         HostError::InitError { error, logs_tail } => {
             assert_eq!(error.error_type, "EchoInitError");
             assert_eq!(error.error_message, "no config");
-            assert!(
-                logs_tail.contains("echo: init failed: no config"),
-                "tail: {logs_tail}"
-            );
-        }
-        // The process may exit before the host sees the post: still reported, with the logs.
-        HostError::Exited { logs_tail, .. } => {
             assert!(
                 logs_tail.contains("echo: init failed: no config"),
                 "tail: {logs_tail}"
@@ -240,4 +234,29 @@ async fn process_is_gone_after_a_panic_in_the_caller() {
     assert!(joined.is_err_and(|error| error.is_panic()));
     let pid = rx.recv_timeout(STEP).unwrap();
     assert!(!is_alive(pid), "the process outlived the panicking caller");
+}
+
+#[tokio::test]
+async fn function_gets_its_env_and_not_the_hosts() {
+    // Cargo sets CARGO_MANIFEST_DIR for this test process; the function must not inherit it.
+    assert!(std::env::var("CARGO_MANIFEST_DIR").is_ok());
+    let host = bounded(LambdaHost::start(spec(
+        Duration::from_secs(20),
+        &[("MY_SETTING", "42")],
+    )))
+    .await
+    .unwrap();
+    let mine = bounded(host.invoke(json!({"env": "MY_SETTING"})))
+        .await
+        .unwrap();
+    assert_eq!(mine.response.unwrap()["env"], json!("42"));
+    let hosts = bounded(host.invoke(json!({"env": "CARGO_MANIFEST_DIR"})))
+        .await
+        .unwrap();
+    assert_eq!(hosts.response.unwrap()["env"], json!(null));
+    let lambda = bounded(host.invoke(json!({"env": "AWS_LAMBDA_LOG_STREAM_NAME"})))
+        .await
+        .unwrap();
+    let stream = lambda.response.unwrap()["env"].as_str().unwrap().to_owned();
+    assert!(stream.contains("/[$LATEST]"), "{stream}");
 }

@@ -1,7 +1,8 @@
 //! A test-only function for lambda-host's tests, written like our real functions
 //! (`lambda_runtime::run` + `service_fn`). The event says what to do:
 //!
-//! - `{"echo": x}`: returns `x` with the Lambda context it saw;
+//! - `{"echo": x}`: returns `x` with the Lambda context it saw (and with `"env": "NAME"`, that
+//!   variable's value);
 //! - `{"error": "message"}`: fails with error type `EchoError`;
 //! - `{"sleep_ms": n}`: sleeps, then echoes;
 //! - `{"panic": "message"}`: panics; the process then aborts, as our release builds do
@@ -39,6 +40,10 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         "function_name": context.env_config.function_name,
         "memory_mb": context.env_config.memory,
         "log_group": context.env_config.log_group,
+        "env": payload
+            .get("env")
+            .and_then(Value::as_str)
+            .map(|name| std::env::var(name).ok()),
     }))
 }
 

@@ -290,7 +290,7 @@ class Emitter:
             lines.append(f"check::range(i64::from(*{var}), {self.bound(low, int_literal)}, "
                          f"{self.bound(high, int_literal)}, path, out);")
         elif kind in ("float", "double") and (low is not None or high is not None):
-            lines.append(f"check::range_f64(f64::from(*{var}), {self.bound(low, float_literal)}, "
+            lines.append(f"check::range(f64::from(*{var}), {self.bound(low, float_literal)}, "
                          f"{self.bound(high, float_literal)}, path, out);")
         elif kind == "structure":
             lines.append(f"{var}.check(path, out);")

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_sagemaker::Client as SageMaker;
 use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sagemaker::types::ModelApprovalStatus;
-use model_repo::naming::tag;
 use pipeline_core::limits::{FAILURE_MESSAGE_MAX, truncate};
 use pipeline_core::run::record_execution_id;
 use pipeline_core::{ArtifactStore, Job, JobError, Outcome, params};
@@ -188,18 +187,14 @@ fn metadata(settings: &Settings, candidate: &Candidate) -> HashMap<String, Strin
 }
 
 fn lineage(settings: &Settings) -> Vec<(String, String)> {
-    [
-        (tag::REPOSITORY, settings.repository.as_deref()),
-        (tag::BRANCH, settings.branch.as_deref()),
-        (tag::COMMIT, Some(settings.commit_id.as_str())),
-        (tag::EXECUTION, Some(settings.execution_id.as_str())),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| {
-        v.filter(|v| !v.is_empty())
-            .map(|v| (k.to_owned(), model_repo::naming::tag_value(v)))
-    })
-    .collect()
+    model_repo::naming::Lineage {
+        repository: settings.repository.as_deref(),
+        branch: settings.branch.as_deref(),
+        commit: &settings.commit_id,
+        execution: &settings.execution_id,
+        job: None,
+    }
+    .pairs()
 }
 
 fn short(commit: &str) -> &str {

@@ -119,22 +119,52 @@ pub const LINEAGE: [&str; 5] = [
 
 /// `tags` with the pipeline's lineage tags added, replacing user tags of the same keys.
 pub fn with_lineage(tags: Option<Vec<Tag>>, settings: &Settings, job_id: &str) -> Vec<Tag> {
-    let lineage = [
-        (tag::REPOSITORY, settings.repository.as_deref()),
-        (tag::BRANCH, settings.branch.as_deref()),
-        (tag::COMMIT, Some(settings.commit_id.as_str())),
-        (tag::EXECUTION, Some(settings.execution_id.as_str())),
-        (tag::JOB, Some(job_id)),
-    ];
     let mut tags = tags.unwrap_or_default();
     tags.retain(|t| !LINEAGE.contains(&t.key.as_str()));
-    tags.extend(lineage.iter().filter_map(|(key, value)| {
-        value.filter(|v| !v.is_empty()).map(|v| Tag {
-            key: (*key).to_owned(),
-            value: tag_value(v),
-        })
-    }));
+    let lineage = Lineage {
+        repository: settings.repository.as_deref(),
+        branch: settings.branch.as_deref(),
+        commit: &settings.commit_id,
+        execution: &settings.execution_id,
+        job: Some(job_id),
+    };
+    tags.extend(
+        lineage
+            .pairs()
+            .into_iter()
+            .map(|(key, value)| Tag { key, value }),
+    );
     tags
+}
+
+/// What the pipeline records of a job or a model: where it came from.
+pub struct Lineage<'a> {
+    pub repository: Option<&'a str>,
+    pub branch: Option<&'a str>,
+    pub commit: &'a str,
+    pub execution: &'a str,
+    /// The CodePipeline job that started it, where that is how duplicates are recognised.
+    pub job: Option<&'a str>,
+}
+
+impl Lineage<'_> {
+    /// (tag key, cleaned value) for every part that is known.
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        [
+            (tag::REPOSITORY, self.repository),
+            (tag::BRANCH, self.branch),
+            (tag::COMMIT, Some(self.commit)),
+            (tag::EXECUTION, Some(self.execution)),
+            (tag::JOB, self.job),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| {
+            value
+                .filter(|v| !v.is_empty())
+                .map(|v| (key.to_owned(), tag_value(v)))
+        })
+        .collect()
+    }
 }
 
 /// SageMaker tag values allow `[\p{L}\p{Z}\p{N}_.:/=+\-@]*`, at most 256 characters.

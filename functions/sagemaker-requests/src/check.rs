@@ -139,30 +139,11 @@ fn bounds_hint<T: std::fmt::Display>(min: Option<T>, max: Option<T>) -> String {
     }
 }
 
-pub(crate) fn range(
-    value: i64,
-    min: Option<i64>,
-    max: Option<i64>,
-    path: &JsonPath,
-    out: &mut Vec<Violation>,
-) {
-    if let Some(low) = min.filter(|low| value < *low) {
-        let message = format!("`{value}` is less than the minimum, {low}");
-        push(out, path, message, bounds_hint(min, max));
-    } else if let Some(high) = max.filter(|high| value > *high) {
-        let message = format!("`{value}` is more than the maximum, {high}");
-        push(out, path, message, bounds_hint(min, max));
-    }
-}
-
-#[allow(
-    dead_code,
-    reason = "for float and double members; none is reachable yet"
-)]
-pub(crate) fn range_f64(
-    value: f64,
-    min: Option<f64>,
-    max: Option<f64>,
+/// Integer, long, float and double members alike.
+pub(crate) fn range<T: PartialOrd + Copy + std::fmt::Display>(
+    value: T,
+    min: Option<T>,
+    max: Option<T>,
     path: &JsonPath,
     out: &mut Vec<Violation>,
 ) {
@@ -338,7 +319,7 @@ mod tests {
         );
         assert_eq!(one(|p, o| range(30, Some(1), Some(30), p, o)), None);
         assert_eq!(
-            one(|p, o| range_f64(1.5, None, Some(1.0), p, o)).map(|m| m.1),
+            one(|p, o| range(1.5, None, Some(1.0), p, o)).map(|m| m.1),
             Some(Some("write 1 or less".into()))
         );
         assert_eq!(

@@ -6,7 +6,8 @@ cfn-lint (whose copy of the AWS service authorization data the IAM rules use):
     .venv/bin/python -m unittest discover -s tests/template -v
 
 What it proves, for every combination of the template's conditions (manual approval on/off,
-image repository on/off, connection created/given):
+image repository on/off, connection created/given, training data: none, a whole bucket, a
+prefix with its KMS key, a prefix and key without a bucket):
 
 - the pipeline: V2, named "<stack>-pipeline" as the Notify rule expects, triggered by pushes
   to the branch, stages Source -> Build -> Train -> Tune -> Evaluate (-> Approval);
@@ -21,15 +22,22 @@ image repository on/off, connection created/given):
   buildspec's exported-variables (examples/model-repo/buildspec.yml), the `.variable("...")`
   outputs of the function's Rust source;
 - the build environment gives every variable the sample buildspec reads;
-- IAM: no managed policies, no `*` or `service:*` actions, Resource "*" only for actions that
-  have no resource-level permissions, iam:PassRole only of the SageMaker execution role and
-  only to SageMaker, SageMaker permissions only on names starting with the stack name, S3 only
-  in the artifact bucket, KMS only on the stack's keys, lambda:InvokeFunction only on the
-  pipeline's three functions.
+- IAM, over the roles' inline policies and every policy resource attached to a role: no
+  managed policies, no `*` or `service:*` actions, Resource "*" only for actions that have no
+  resource-level permissions, iam:PassRole only of the SageMaker execution role and only to
+  SageMaker, SageMaker permissions only on names starting with the stack name, S3 only in the
+  artifact bucket, KMS only on the stack's keys, lambda:InvokeFunction only on the pipeline's
+  three functions; the one exception, the training data: only the SageMaker execution role,
+  only with TrainingDataBucket given, s3:GetObject on "<bucket>/<prefix>*" and s3:ListBucket
+  held to the prefix, and kms:Decrypt through S3 on TrainingDataKmsKeyArn only when it is
+  given; the grants are exactly those for each combination of the parameters;
+- the IAM rules are not vacuous: each deliberate breakage in BREAKAGES (a widened copy of the
+  template) must be reported by them.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import os
@@ -210,6 +218,16 @@ class Values:
             return re.sub(r"\$\{([^}]+)\}", one, text)
         raise AssertionError(f"intrinsic {fn} not supported by this test: {node}")
 
+    def resolve(self, node):
+        """`node` with every intrinsic in it evaluated (e.g. a policy statement's Condition)."""
+        if isinstance(node, list):
+            return [self.resolve(v) for v in node]
+        if isinstance(node, dict):
+            if len(node) == 1 and next(iter(node)) in ("Ref", "Fn::GetAtt", "Fn::Join", "Fn::Sub"):
+                return self.evaluate(node)
+            return {k: self.resolve(v) for k, v in node.items()}
+        return node
+
     def evaluate_list(self, node, local):
         if isinstance(node, list):
             return node
@@ -239,8 +257,26 @@ def longest_parameter_values(template: dict) -> dict[str, str]:
                 + "0" * 36,
                 "CodeBuildImage": "aws/codebuild/standard:8.0",
                 "TrainingInstanceType": "ml.trn1n.32xlarge",
+                "TrainingDataBucket": DATA_BUCKET,
+                "TrainingDataPrefix": DATA_PREFIX,
+                "TrainingDataKmsKeyArn": DATA_KEY,
             }[name]
     return out
+
+
+# The training data parameters (TrainingDataBucket, TrainingDataPrefix, TrainingDataKmsKeyArn)
+# in the combinations that differ: none; a whole bucket; a prefix of a bucket encrypted with a
+# customer key; a prefix and a key without a bucket (which must grant nothing).
+DATA_BUCKET = "example-org-datasets"
+DATA_PREFIX = "churn/v2/"
+DATA_KEY = "arn:aws:kms:ap-southeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+DATA_CHOICES = [
+    ("", "", ""),
+    (DATA_BUCKET, "", ""),
+    (DATA_BUCKET, DATA_PREFIX, DATA_KEY),
+    ("", DATA_PREFIX, DATA_KEY),
+]
+DATA_PARAMETERS = ("TrainingDataBucket", "TrainingDataPrefix", "TrainingDataKmsKeyArn")
 
 
 def variants(template: dict):
@@ -251,12 +287,14 @@ def variants(template: dict):
         "CreateImageRepository": ["false", "true"],
         "CodeConnectionArn": ["", base["CodeConnectionArn"]],
     }
-    for combo in itertools.product(*choices.values()):
-        params = dict(base, **dict(zip(choices, combo)))
+    for combo in itertools.product(*choices.values(), DATA_CHOICES):
+        given = dict(zip(choices, combo[:-1]))
+        given.update(zip(DATA_PARAMETERS, combo[-1]))
+        params = dict(base, **given)
         conditions: dict[str, bool] = {}
         for name, expr in template.get("Conditions", {}).items():
             conditions[name] = evaluate_condition(expr, params, conditions)
-        label = ", ".join(f"{k}={v or '(empty)'}" for k, v in zip(choices, combo))
+        label = ", ".join(f"{k}={v or '(empty)'}" for k, v in given.items())
         yield label, params, conditions
 
 
@@ -346,6 +384,185 @@ def output_variables(crate: Path) -> set[str]:
     found = set()
     for path in (crate / "src").rglob("*.rs"):
         found |= set(re.findall(r'\.variable\(\s*"([A-Za-z0-9@_-]+)"', path.read_text()))
+    return found
+
+
+# --- The IAM rules --------------------------------------------------------------------------
+
+
+def listed(x):
+    return x if isinstance(x, list) else [x]
+
+
+POLICY_TYPES = {"AWS::IAM::Policy", "AWS::IAM::RolePolicy", "AWS::IAM::ManagedPolicy"}
+
+
+def policy_statements(template: dict, conditions: dict[str, bool]):
+    """(role, source, statement) of every policy statement that exists under `conditions`: the
+    roles' inline policies, and the policy resources attached to roles."""
+    for name, res in template["Resources"].items():
+        if res.get("Condition") and not conditions[res["Condition"]]:
+            continue
+        if res["Type"] == "AWS::IAM::Role":
+            role = select(res, conditions)
+            if "ManagedPolicyArns" in role["Properties"]:
+                yield name, name, {"Managed": role["Properties"]["ManagedPolicyArns"]}
+            for policy in role["Properties"].get("Policies", []):
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    yield name, name, statement
+        elif res["Type"] in POLICY_TYPES:
+            props = select(res["Properties"], conditions)
+            roles = props.get("Roles", [props.get("RoleName")])
+            for role in roles:
+                role_name = role["Ref"] if isinstance(role, dict) and "Ref" in role else role
+                for statement in props["PolicyDocument"]["Statement"]:
+                    yield role_name, name, statement
+
+
+def _service_authorization() -> dict:
+    # cfn-lint's copy of the AWS service authorization reference.
+    import cfnlint
+
+    return json.loads(
+        (Path(cfnlint.__file__).parent / "data" / "AdditionalSpecs" / "Policies.json").read_text()
+    )
+
+
+SAGEMAKER_PREFIX = re.compile(
+    r"^arn:\$\{AWS::Partition\}:sagemaker:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
+    r"(training-job|hyper-parameter-tuning-job|model-package-group|model-package)/\$\{AWS::StackName\}-\*$"
+)
+# Reviewed exceptions. PutMetricData's only resource type (a CloudWatch dataset) is not what
+# training jobs write: "*", held to SageMaker's namespace by the condition.
+STAR_EXCEPTIONS = {
+    "cloudwatch:PutMetricData": {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TrainingJobs"}},
+}
+# A list request names no package (see EvaluateRole).
+SAGEMAKER_EXCEPTIONS = {
+    (
+        "sagemaker:ListModelPackages",
+        "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package/*",
+    ),
+}
+PIPELINE_FUNCTIONS = {"StartTrainingFunction", "TrainAndTuneFunction", "EvaluateFunction"}
+VIA_S3 = {"StringEquals": {"kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}}
+
+
+def training_data_grant(role: str, statement: dict, action: str, resource, conditions) -> str | None:
+    """Why (action, resource) of `statement` is not the training data rule, or None when it is.
+
+    The rule: only the SageMaker execution role, only with TrainingDataBucket given, read-only:
+    s3:GetObject on "<bucket>/<prefix>*", s3:ListBucket on the bucket, held to the prefix by
+    s3:prefix when there is one; kms:Decrypt on TrainingDataKmsKeyArn, through S3 only, only
+    with the key given.
+    """
+    if role != "SageMakerExecutionRole":
+        return f"training data granted to {role}, not the SageMaker execution role"
+    condition = statement.get("Condition")
+    if action.startswith("kms:"):
+        if not conditions["TrainingDataKeyEnabled"]:
+            return "the training data key granted without TrainingDataBucket and TrainingDataKmsKeyArn"
+        if (action, resource, condition) != ("kms:Decrypt", {"Ref": "TrainingDataKmsKeyArn"}, VIA_S3):
+            return f"{action} on {resource} ({condition}): only kms:Decrypt on the key, through S3"
+        return None
+    if not conditions["TrainingDataEnabled"]:
+        return "training data granted without TrainingDataBucket"
+    if action == "s3:GetObject":
+        expected = ({"Fn::Sub": "arn:${AWS::Partition}:s3:::${TrainingDataBucket}/${TrainingDataPrefix}*"}, None)
+    elif action == "s3:ListBucket":
+        prefix = None if conditions["TrainingDataWholeBucket"] else {
+            "StringLike": {"s3:prefix": {"Fn::Sub": "${TrainingDataPrefix}*"}}
+        }
+        expected = ({"Fn::Sub": "arn:${AWS::Partition}:s3:::${TrainingDataBucket}"}, prefix)
+    else:
+        return f"{action}: the training data is read-only (s3:GetObject, s3:ListBucket)"
+    if (resource, condition) != expected:
+        return f"{action} on {resource} ({condition}): expected {expected[0]} ({expected[1]})"
+    return None
+
+
+def names_training_data(node) -> bool:
+    return any(p in json.dumps(node) for p in DATA_PARAMETERS)
+
+
+def statement_violations(role: str, st: dict, conditions: dict[str, bool], policies: dict):
+    """What is wrong with one statement of `role`'s policies under `conditions`."""
+    if "Managed" in st:
+        yield f"managed policies {st['Managed']}"
+        return
+    if st.get("Effect") != "Allow":
+        yield f"Effect {st.get('Effect')}"
+
+    def resource_types(action: str) -> list[str] | None:
+        service, verb = action.split(":", 1)
+        known = policies.get(service, {}).get("Actions", {}).get(verb.lower())
+        return None if known is None else known.get("Resources", [])
+
+    actions = listed(st["Action"])
+    resources = listed(st["Resource"])
+    for action in actions:
+        if action == "*":
+            yield "Action *"
+        elif action.endswith(":*"):
+            yield f"{action}: a whole service"
+    if "*" in resources:
+        for action in actions:
+            if action in STAR_EXCEPTIONS:
+                if st.get("Condition") != STAR_EXCEPTIONS[action]:
+                    yield f"{action} on * without {STAR_EXCEPTIONS[action]}"
+                continue
+            types = resource_types(action)
+            if types is None:
+                yield f"{action}: unknown action"
+            elif types:
+                yield f'{action} supports resource-level permissions: not "*"'
+    for action in actions:
+        service = action.split(":")[0]
+        for resource in resources:
+            sub = resource.get("Fn::Sub") if isinstance(resource, dict) else None
+            if names_training_data(resource) or (
+                names_training_data(st.get("Condition")) and service in ("s3", "kms")
+            ):
+                problem = training_data_grant(role, st, action, resource, conditions)
+                if problem:
+                    yield problem
+            elif action == "iam:PassRole":
+                if resource != {"Fn::GetAtt": ["SageMakerExecutionRole", "Arn"]}:
+                    yield f"iam:PassRole of {resource}"
+                if st.get("Condition") != {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}:
+                    yield f"iam:PassRole without iam:PassedToService = sagemaker.amazonaws.com"
+            elif service == "sagemaker":
+                if not ((sub and SAGEMAKER_PREFIX.match(sub)) or (action, sub) in SAGEMAKER_EXCEPTIONS):
+                    yield f"{action} on {resource}: not this stack's names"
+            elif service == "s3":
+                if not (
+                    resource == {"Fn::GetAtt": ["ArtifactBucket", "Arn"]}
+                    or (sub and sub.startswith("${ArtifactBucket.Arn}/"))
+                ):
+                    yield f"{action} on {resource}: outside the artifact bucket"
+            elif service == "kms":
+                if resource not in (
+                    {"Fn::GetAtt": ["ArtifactKey", "Arn"]},
+                    {"Fn::GetAtt": ["NotificationKey", "Arn"]},
+                ):
+                    yield f"{action} on {resource}: not a key of this stack"
+            elif action == "lambda:InvokeFunction":
+                if not (isinstance(resource, dict) and resource.get("Fn::GetAtt", [None])[0] in PIPELINE_FUNCTIONS):
+                    yield f"lambda:InvokeFunction on {resource}: not a pipeline function"
+            elif resource != "*" and not isinstance(resource, dict):
+                # Everything else names a resource of this stack or of its parameters (never
+                # a bare wildcard of another service).
+                yield f"{action} on {resource}"
+
+
+def iam_violations(template: dict) -> list[str]:
+    """Every break of the IAM rules (module docstring) in every variant of `template`."""
+    policies = _service_authorization()
+    found = []
+    for label, _, conditions in variants(template):
+        for role, source, st in policy_statements(template, conditions):
+            for problem in statement_violations(role, st, conditions, policies):
+                found.append(f"[{label}] {source} {st.get('Sid')}: {problem}")
     return found
 
 
@@ -598,111 +815,60 @@ class TemplateTest(unittest.TestCase):
 
     # -- IAM
 
-    def policy_statements(self, conditions):
-        """(role, statement) of every inline policy of every role."""
-        for name, res in self.resources.items():
-            if res["Type"] != "AWS::IAM::Role":
-                continue
-            role = select(res, conditions)
-            self.assertNotIn("ManagedPolicyArns", role["Properties"], f"{name}: managed policies")
-            for policy in role["Properties"].get("Policies", []):
-                for statement in policy["PolicyDocument"]["Statement"]:
-                    yield name, statement
-
-    @staticmethod
-    def listed(x):
-        return x if isinstance(x, list) else [x]
-
     def test_iam_rules(self):
-        policies = json.loads(
-            (Path(__import__("cfnlint").__file__).parent / "data" / "AdditionalSpecs" / "Policies.json").read_text()
-        )
-
-        def resource_types(action: str) -> list[str] | None:
-            service, verb = action.split(":", 1)
-            known = policies.get(service, {}).get("Actions", {}).get(verb.lower())
-            return None if known is None else known.get("Resources", [])
-
-        sagemaker_prefix = re.compile(
-            r"^arn:\$\{AWS::Partition\}:sagemaker:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
-            r"(training-job|hyper-parameter-tuning-job|model-package-group|model-package)/\$\{AWS::StackName\}-\*$"
-        )
-        # Reviewed exceptions. PutMetricData's only resource type (a CloudWatch dataset) is
-        # not what training jobs write: "*", held to SageMaker's namespace by the condition.
-        star_exceptions = {
-            "cloudwatch:PutMetricData": {
-                "StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TrainingJobs"}
-            },
-        }
-        # A list request names no package (see EvaluateRole).
-        sagemaker_exceptions = {
-            ("sagemaker:ListModelPackages",
-             "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package/*"),
-        }
-        pipeline_functions = {
-            "StartTrainingFunction",
-            "TrainAndTuneFunction",
-            "EvaluateFunction",
-        }
-        for label, _, conditions in self.variants:
-            for role, st in self.policy_statements(conditions):
-                with self.subTest(label, role=role, sid=st.get("Sid")):
-                    self.assertEqual(st["Effect"], "Allow")
-                    actions = self.listed(st["Action"])
-                    resources = self.listed(st["Resource"])
-                    for action in actions:
-                        self.assertNotEqual(action, "*")
-                        self.assertFalse(action.endswith(":*"), f"{action}: a whole service")
-                    if "*" in resources:
-                        for action in actions:
-                            if action in star_exceptions:
-                                self.assertEqual(st.get("Condition"), star_exceptions[action])
-                                continue
-                            types = resource_types(action)
-                            self.assertIsNotNone(types, f"{action}: unknown action")
-                            self.assertEqual(
-                                types, [], f'{action} supports resource-level permissions: not "*"'
-                            )
-                    for action in actions:
-                        service = action.split(":")[0]
-                        for resource in resources:
-                            sub = resource.get("Fn::Sub") if isinstance(resource, dict) else None
-                            if action == "iam:PassRole":
-                                self.assertEqual(resource, {"Fn::GetAtt": ["SageMakerExecutionRole", "Arn"]})
-                                self.assertEqual(
-                                    st["Condition"],
-                                    {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-                                )
-                            elif service == "sagemaker":
-                                ok = (sub and sagemaker_prefix.match(sub)) or (action, sub) in sagemaker_exceptions
-                                self.assertTrue(ok, f"{action} on {resource}: not this stack's names")
-                            elif service == "s3":
-                                ok = resource == {"Fn::GetAtt": ["ArtifactBucket", "Arn"]} or (
-                                    sub and sub.startswith("${ArtifactBucket.Arn}/")
-                                )
-                                self.assertTrue(ok, f"{action} on {resource}: outside the artifact bucket")
-                            elif service == "kms":
-                                self.assertIn(
-                                    resource,
-                                    [
-                                        {"Fn::GetAtt": ["ArtifactKey", "Arn"]},
-                                        {"Fn::GetAtt": ["NotificationKey", "Arn"]},
-                                    ],
-                                )
-                            elif action == "lambda:InvokeFunction":
-                                self.assertIn(resource["Fn::GetAtt"][0], pipeline_functions)
-                            elif resource != "*":
-                                # Everything else names a resource of this stack or of its
-                                # parameters (never a bare wildcard of another service).
-                                self.assertIsInstance(resource, dict, f"{action} on {resource}")
+        problems = iam_violations(self.template)
+        self.assertFalse(problems, "\n" + "\n".join(problems))
 
     def test_pass_role_is_only_for_sagemaker_actions(self):
         passers = set()
         for _, _, conditions in self.variants:
-            for role, st in self.policy_statements(conditions):
-                if "iam:PassRole" in self.listed(st["Action"]):
+            for role, _, st in policy_statements(self.template, conditions):
+                if "iam:PassRole" in listed(st["Action"]):
                     passers.add(role)
         self.assertEqual(passers, {"StartTrainingRole", "TrainAndTuneRole"})
+
+    def test_training_data_grants(self):
+        """The data bucket is readable exactly as the parameters say, and only then."""
+        for label, params, conditions in self.variants:
+            with self.subTest(label):
+                values = Values(self.template, params)
+                granted = set()
+                for role, _, st in policy_statements(self.template, conditions):
+                    if not any(p in json.dumps(st) for p in DATA_PARAMETERS):
+                        continue
+                    self.assertEqual(role, "SageMakerExecutionRole")
+                    for action in listed(st["Action"]):
+                        for resource in listed(st["Resource"]):
+                            granted.add(
+                                (
+                                    action,
+                                    values.evaluate(resource),
+                                    json.dumps(values.resolve(st.get("Condition")), sort_keys=True),
+                                )
+                            )
+                bucket = params["TrainingDataBucket"]
+                prefix = params["TrainingDataPrefix"]
+                key = params["TrainingDataKmsKeyArn"]
+                s3 = f"arn:{values.pseudo['AWS::Partition']}:s3:::"
+                expected = set()
+                if bucket:
+                    listing = {"StringLike": {"s3:prefix": prefix + "*"}} if prefix else None
+                    expected |= {
+                        ("s3:GetObject", f"{s3}{bucket}/{prefix}*", "null"),
+                        ("s3:ListBucket", f"{s3}{bucket}", json.dumps(listing, sort_keys=True)),
+                    }
+                    if key:
+                        via_s3 = {"StringEquals": {"kms:ViaService": "s3.ap-southeast-2.amazonaws.com"}}
+                        expected.add(("kms:Decrypt", key, json.dumps(via_s3, sort_keys=True)))
+                self.assertEqual(granted, expected)
+
+    # -- The console
+
+    def test_every_parameter_has_a_group_and_a_label(self):
+        interface = self.template["Metadata"]["AWS::CloudFormation::Interface"]
+        grouped = [name for group in interface["ParameterGroups"] for name in group["Parameters"]]
+        self.assertEqual(sorted(grouped), sorted(self.template["Parameters"]), "each in one group")
+        self.assertEqual(set(interface["ParameterLabels"]), set(self.template["Parameters"]))
 
     # -- Outputs
 
@@ -719,6 +885,169 @@ class TemplateTest(unittest.TestCase):
             self.assertIn(name, outputs)
         self.assertEqual(outputs["ImageRepositoryUri"]["Condition"], "CreateImageRepositoryEnabled")
         self.assertEqual(outputs["CodeConnectionHandshake"]["Condition"], "CreateConnection")
+
+
+def _statement(template: dict, resource: str, sid: str) -> dict:
+    res = template["Resources"][resource]
+    document = res["Properties"].get("PolicyDocument") or res["Properties"]["Policies"][0]["PolicyDocument"]
+    (st,) = [s for s in document["Statement"] if isinstance(s, dict) and s.get("Sid") == sid]
+    return st
+
+
+def _set(resource: str, sid: str, **changes):
+    """A breakage: change (or with None, remove) keys of one statement."""
+
+    def mutate(template):
+        st = _statement(template, resource, sid)
+        for key, value in changes.items():
+            if value is None:
+                st.pop(key, None)
+            else:
+                st[key] = value
+
+    return mutate
+
+
+def _add_inline(role: str, statement: dict):
+    def mutate(template):
+        template["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append(statement)
+
+    return mutate
+
+
+def _drop_resource_condition(resource: str):
+    def mutate(template):
+        del template["Resources"][resource]["Condition"]
+
+    return mutate
+
+
+def _attach(policy: str, role: str):
+    def mutate(template):
+        template["Resources"][policy]["Properties"]["Roles"] = [{"Ref": role}]
+
+    return mutate
+
+
+def _add_policy_resource(role: str, statement: dict):
+    def mutate(template):
+        template["Resources"]["WideningPolicy"] = {
+            "Type": "AWS::IAM::Policy",
+            "Properties": {
+                "PolicyName": "Widening",
+                "Roles": [{"Ref": role}],
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+            },
+        }
+
+    return mutate
+
+
+# Deliberate breakages: each is a widening a later change could make, with the words its
+# violation must contain. The IAM rules must catch every one (and the template as it is has
+# none: TemplateTest.test_iam_rules).
+BREAKAGES = [
+    (
+        "the training data becomes writable",
+        _set("SageMakerTrainingDataPolicy", "TrainingDataRead", Action=["s3:GetObject", "s3:PutObject"]),
+        "s3:PutObject: the training data is read-only",
+    ),
+    (
+        "the training data can be deleted",
+        _add_inline(
+            "SageMakerExecutionRole",
+            {
+                "Effect": "Allow",
+                "Action": "s3:DeleteObject",
+                "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${TrainingDataBucket}/${TrainingDataPrefix}*"},
+            },
+        ),
+        "s3:DeleteObject: the training data is read-only",
+    ),
+    (
+        "objects of the whole data bucket despite a prefix",
+        _set(
+            "SageMakerTrainingDataPolicy",
+            "TrainingDataRead",
+            Resource={"Fn::Sub": "arn:${AWS::Partition}:s3:::${TrainingDataBucket}/*"},
+        ),
+        "s3:GetObject on",
+    ),
+    (
+        "listings not held to the prefix",
+        _set("SageMakerTrainingDataPolicy", "TrainingDataList", Condition=None),
+        "s3:ListBucket on",
+    ),
+    (
+        "the data grant without TrainingDataBucket",
+        _drop_resource_condition("SageMakerTrainingDataPolicy"),
+        "training data granted without TrainingDataBucket",
+    ),
+    (
+        "the data grant on another role",
+        _attach("SageMakerTrainingDataPolicy", "BuildRole"),
+        "training data granted to BuildRole",
+    ),
+    (
+        "every action of the data key",
+        _set("SageMakerTrainingDataKeyPolicy", "TrainingDataKeyThroughS3", Action="kms:*"),
+        "kms:*: a whole service",
+    ),
+    (
+        "the data key outside S3",
+        _set("SageMakerTrainingDataKeyPolicy", "TrainingDataKeyThroughS3", Condition=None),
+        "only kms:Decrypt on the key, through S3",
+    ),
+    (
+        "the data key granted without TrainingDataKmsKeyArn",
+        _drop_resource_condition("SageMakerTrainingDataKeyPolicy"),
+        "without TrainingDataBucket and TrainingDataKmsKeyArn",
+    ),
+    (
+        "any bucket for the training jobs",
+        _add_inline(
+            "SageMakerExecutionRole",
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::*"}},
+        ),
+        "outside the artifact bucket",
+    ),
+    (
+        "S3 through a policy resource of another role",
+        _add_policy_resource("EvaluateRole", {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}),
+        "s3:*: a whole service",
+    ),
+    (
+        "PassRole to any service",
+        _set("StartTrainingRole", "PassTheSageMakerExecutionRole", Condition=None),
+        "iam:PassRole without iam:PassedToService",
+    ),
+    (
+        "a managed policy",
+        lambda template: template["Resources"]["NotifyRole"]["Properties"].__setitem__(
+            "ManagedPolicyArns", ["arn:aws:iam::aws:policy/AmazonS3FullAccess"]
+        ),
+        "managed policies",
+    ),
+]
+
+
+class IamBreakageTest(unittest.TestCase):
+    """The IAM rules on deliberately widened copies of template.yaml: each must fail."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.template = load_template()
+
+    def test_every_breakage_is_caught(self):
+        for name, mutate, expected in BREAKAGES:
+            with self.subTest(name):
+                broken = copy.deepcopy(self.template)
+                mutate(broken)
+                problems = iam_violations(broken)
+                self.assertTrue(
+                    any(expected in p for p in problems),
+                    f"{name}: no violation says {expected!r}; found: {problems[:3]}",
+                )
 
 
 class ReadersTest(unittest.TestCase):

@@ -1,0 +1,349 @@
+//! One benchmark run, from the local services to the written report.
+
+use std::path::{Path, PathBuf};
+
+use crate::budget::{self, Check};
+use crate::measure::{self, Cold};
+use crate::package::{self, Packager};
+use crate::report::{FunctionReport, Machine, Report, Runs, Side};
+use crate::scenario::{FUNCTIONS, Scenario};
+use crate::stats::Summary;
+use crate::world::{Proxies, World};
+
+/// The Python baseline's venv (tools/bench/venv creates it from tools/requirements/bench.txt).
+pub const BASELINE_VENV: &str = ".venv-bench";
+
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "bench",
+    about = "Cold start, warm latency, peak RSS and zip size of the functions, against a Python/boto3 baseline of start-training. Run it through `make bench`."
+)]
+pub struct Options {
+    /// Cold starts per function (a new process each).
+    #[arg(long, default_value_t = 20)]
+    pub cold_starts: usize,
+    /// Warm invocations per function, on one process.
+    #[arg(long, default_value_t = 200)]
+    pub warm: usize,
+    /// Warm invocations through the timing proxies (time in HTTP calls vs the rest).
+    #[arg(long, default_value_t = 50)]
+    pub breakdown: usize,
+    /// Discarded warm invocations before measuring.
+    #[arg(long, default_value_t = 5)]
+    pub warmup: usize,
+    /// Where the report, the zips and the baseline's wrapper go (relative to the workspace).
+    #[arg(long, default_value = "target/bench")]
+    pub out: PathBuf,
+    /// cargo-lambda's output: `<dir>/<arm64|x86_64>/<function>/bootstrap`.
+    #[arg(long, default_value = "target/bench/lambda")]
+    pub lambda_dir: PathBuf,
+    /// An extra variable for every function, e.g. `--env RUST_LOG=debug` (with `--logs`).
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+    /// Write the log of each function's first cold start into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub logs: Option<PathBuf>,
+    /// Only these functions (default: all four).
+    #[arg(long = "function", value_parser = FUNCTIONS)]
+    pub functions: Vec<String>,
+}
+
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))
+}
+
+fn measure_side(cold: &Cold) -> Side {
+    Side {
+        cold: Summary::of(&cold.cold),
+        init: Summary::of(&cold.init),
+        peak_rss_bytes: cold.peak_rss_bytes,
+        ..Side::default()
+    }
+}
+
+/// Writes the baseline's handler and its wrapper (`bootstrap`: execs the venv's Python under
+/// awslambdaric) into `dir`; returns the wrapper.
+fn baseline_bootstrap(root: &Path, dir: &Path) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let handler = root.join("tools/bench/baseline/handler.py");
+    std::fs::copy(&handler, dir.join("handler.py"))
+        .map_err(|e| format!("{}: {e}", handler.display()))?;
+    let python = root.join(BASELINE_VENV).join("bin/python");
+    if !python.is_file() {
+        return Err(format!(
+            "{} is missing: run tools/bench/venv (make bench does)",
+            python.display()
+        ));
+    }
+    let bootstrap = dir.join("bootstrap");
+    let script = format!(
+        "#!/bin/sh\n# Written by the bench: the Python/boto3 baseline behind the Lambda Runtime API.\nexec '{}' -m awslambdaric handler.handler\n",
+        python.display()
+    );
+    std::fs::write(&bootstrap, script).map_err(|e| format!("{}: {e}", bootstrap.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("{}: {e}", bootstrap.display()))?;
+    Ok(bootstrap)
+}
+
+fn machine() -> Machine {
+    let memory_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib / 1024.0 / 1024.0)
+        });
+    let date = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    Machine {
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        memory_gib,
+        platform: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        date,
+    }
+}
+
+/// One function's measurements: ours, and the baseline where there is one.
+async fn measure_function(
+    world: &World,
+    options: &Options,
+    proxies: &Proxies,
+    function: &'static str,
+    baseline: Option<&Path>,
+) -> Result<FunctionReport, String> {
+    let endpoints = world.endpoints();
+    let codepipeline = &world.codepipeline;
+    let mut ours = Scenario::ours(world, function)?.with_env(&options.env);
+    if function == "train-and-tune" {
+        // CodePipeline polls with the token of the previous invocation: take the first one.
+        let host = measure::start(&ours, &endpoints).await?;
+        let (_, token) = measure::invoke(&host, &ours, codepipeline).await?;
+        let token = token.ok_or("train-and-tune returned no continuation token")?;
+        ours = ours.with_continuation_token(&token);
+    }
+    let python = baseline
+        .map(|bootstrap| Scenario::python_start_training(world, bootstrap.to_owned()))
+        .transpose()?
+        .map(|python| python.with_env(&options.env));
+    let mut scenarios = vec![&ours];
+    scenarios.extend(python.as_ref());
+    // The services' first calls are slow (moto loads a service's backend on first use): prime
+    // them, and the page cache, before measuring.
+    for scenario in &scenarios {
+        measure::prime(scenario, &endpoints, codepipeline, options.warmup).await?;
+    }
+    let colds = measure::cold_starts(
+        &scenarios,
+        &endpoints,
+        codepipeline,
+        options.cold_starts,
+        options
+            .logs
+            .as_ref()
+            .map(|dir| world.root.join(dir))
+            .as_deref(),
+    )
+    .await?;
+
+    let mut sides = Vec::new();
+    for (scenario, cold) in scenarios.iter().zip(&colds) {
+        let mut side = measure_side(cold);
+        let warm = measure::warm(
+            scenario,
+            &endpoints,
+            codepipeline,
+            options.warmup,
+            options.warm,
+        )
+        .await?;
+        side.warm = Summary::of(&warm);
+        if options.breakdown > 0 {
+            side.own = Some(
+                measure::breakdown(
+                    scenario,
+                    proxies,
+                    codepipeline,
+                    options.warmup,
+                    options.breakdown,
+                )
+                .await?,
+            );
+        }
+        sides.push(side);
+    }
+    let mut sides = sides.into_iter();
+    Ok(FunctionReport {
+        function: function.to_owned(),
+        ours: sides.next().unwrap_or_default(),
+        baseline: sides.next(),
+    })
+}
+
+fn checks(functions: &[FunctionReport]) -> Vec<Check> {
+    let baseline_cold = functions
+        .iter()
+        .find(|f| f.function == "start-training")
+        .and_then(|f| f.baseline.as_ref())
+        .and_then(|b| b.cold)
+        .map(|c| c.median_ms);
+    let mut checks = Vec::new();
+    for f in functions {
+        let name = f.function.as_str();
+        if let Some(cold) = f.ours.cold {
+            let (base, against) = match &f.baseline {
+                Some(b) => (b.cold.map(|c| c.median_ms), "the Python baseline"),
+                None => (baseline_cold, "the Python start-training baseline"),
+            };
+            checks.push(budget::cold_start(name, cold.median_ms, base, against));
+        }
+        checks.push(budget::peak_rss(name, f.ours.peak_rss_bytes));
+        for arch in ["arm64", "x86_64"] {
+            let bytes = f.ours.zips.iter().find(|z| z.arch == arch).map(|z| z.bytes);
+            checks.push(budget::zip(name, arch, bytes));
+        }
+        checks.push(budget::warm_share(
+            name,
+            f.ours.own.as_ref().map(|o| o.own_share),
+        ));
+    }
+    checks
+}
+
+fn notes(machine: &Machine, functions: &[FunctionReport]) -> Vec<String> {
+    let mut notes = vec![
+        format!(
+            "{} cores: absolute times are indications on a shared machine; ours and the baseline ran in the same run, cold starts interleaved, against the same local services.",
+            machine.cores
+        ),
+        "Cold start: process spawn to the first completed invocation (init + first invoke, client construction and config loading included), through the Lambda Runtime API of lambda-host; a new process each time. Warm: /next to /response on one process.".to_owned(),
+        "Ours: the native x86_64 release binaries (`cargo build --release`: opt-level s, LTO, panic=abort). Baseline: tools/bench/baseline/handler.py (boto3 1.44.5) under awslambdaric 4.2.2, both pinned in tools/requirements/bench.txt.".to_owned(),
+        "Services: moto (S3, SNS, the Model Registry; SageMaker CreateTrainingJob for start-training, so that no training process starts per invocation), the local SageMaker (train-and-tune polls an InProgress training job, with a continuation token; evaluate reads a completed one), and the bench's CodePipeline stand-in (job results, counted per job: every invocation must report exactly one; notify's GetPipelineExecution and ListActionExecutions). Every invocation is a new CodePipeline job (notify: a new pipeline execution).".to_owned(),
+        "Outside HTTP calls: warm invocations with every endpoint behind a timing proxy; the proxy times each call from the request to the service's complete answer; the rest is the function's code, the SDK's serialisation and signing, and the loopback. Against real AWS endpoints each call takes tens of milliseconds instead of the local services' few, so the share there is smaller still.".to_owned(),
+        "Zips: `bootstrap` built by cargo-lambda (`cargo lambda build --release --arm64|--x86-64`), zipped as `sam deploy` does (Python zipfile, deflate at zlib's default level 6). The baseline's ratio is against the zip with boto3 vendored; Lambda's Python runtime ships a boto3, so the handler alone is enough when its boto3 will do.".to_owned(),
+        "The cold-start budget of train-and-tune, evaluate and notify is checked against the Python start-training baseline (there is no Python version of them): any Python function pays at least its interpreter and boto3 import.".to_owned(),
+        "Not measured: the local pipeline overhead (demo pipeline wall time minus the training processes' own time) needs the local pipeline run, which is not there yet.".to_owned(),
+    ];
+    if functions.iter().all(|f| f.ours.zips.is_empty()) {
+        notes.push("No zip sizes: no cargo-lambda builds were found under the lambda directory (make bench builds them).".to_owned());
+    }
+    notes
+}
+
+pub async fn run(options: Options) -> Result<(), String> {
+    let root = test_support::workspace_root();
+    let out = root.join(&options.out);
+    let lambda_dir = root.join(&options.lambda_dir);
+    let functions: Vec<&'static str> = FUNCTIONS
+        .into_iter()
+        .filter(|f| options.functions.is_empty() || options.functions.iter().any(|o| o == f))
+        .collect();
+    for function in &functions {
+        let binary = crate::scenario::release_binary(&root, function);
+        if !binary.is_file() {
+            return Err(format!(
+                "{} is missing: run `cargo build --release -p {function}` (make bench does)",
+                binary.display()
+            ));
+        }
+    }
+    let bootstrap = if functions.contains(&"start-training") {
+        Some(baseline_bootstrap(&root, &out.join("baseline"))?)
+    } else {
+        None
+    };
+    let machine = machine();
+    eprintln!(
+        "bench: {} cores; {} cold starts, {} warm invocations ({} through the timing proxies) per function",
+        machine.cores, options.cold_starts, options.warm, options.breakdown
+    );
+
+    let world = World::start(&root, &out.join("work")).await?;
+    let proxies = Proxies::start(&world.endpoints()).await?;
+    let mut reports = Vec::new();
+    let mut broken = Vec::new();
+    for function in &functions {
+        let baseline = bootstrap
+            .as_deref()
+            .filter(|_| *function == "start-training");
+        match measure_function(&world, &options, &proxies, function, baseline).await {
+            Ok(report) => reports.push(report),
+            Err(error) => {
+                eprintln!("bench: {function}: {error}");
+                broken.push(format!("{function}: {error}"));
+            }
+        }
+    }
+    drop(proxies);
+    world.shutdown().await;
+
+    let packager = Packager {
+        python: root.join(BASELINE_VENV).join("bin/python"),
+        sam_zip: root.join("tools/bench/sam_zip.py"),
+        out: out.join("zips"),
+    };
+    for report in &mut reports {
+        for arch in ["arm64", "x86_64"] {
+            match packager.ours(&lambda_dir, &report.function, arch) {
+                Ok(zip) => report.ours.zips.extend(zip),
+                Err(error) => broken.push(format!("{}: {error}", report.function)),
+            }
+        }
+        if let Some(baseline) = report.baseline.as_mut() {
+            let site = package::site_packages(&root.join(BASELINE_VENV))
+                .ok_or("no site-packages in .venv-bench")?;
+            match packager.baseline(&out.join("baseline/handler.py"), &site) {
+                Ok(zips) => baseline.zips = zips,
+                Err(error) => broken.push(format!("baseline zip: {error}")),
+            }
+        }
+    }
+
+    let report = Report {
+        notes: notes(&machine, &reports),
+        checks: checks(&reports),
+        machine,
+        runs: Runs {
+            cold_starts: options.cold_starts,
+            warm_invocations: options.warm,
+            breakdown_invocations: options.breakdown,
+        },
+        functions: reports,
+    };
+    let markdown = report.markdown();
+    println!("{markdown}");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let md_path = out.join("report.md");
+    let json_path = out.join("report.json");
+    std::fs::write(&md_path, &markdown).map_err(|e| format!("{}: {e}", md_path.display()))?;
+    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    std::fs::write(&json_path, json).map_err(|e| format!("{}: {e}", json_path.display()))?;
+    eprintln!(
+        "bench: wrote {} and {}",
+        relative(&root, &md_path),
+        relative(&root, &json_path)
+    );
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the benchmark itself broke:\n{}",
+            broken.join("\n")
+        ))
+    }
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}

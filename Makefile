@@ -4,6 +4,7 @@
 #   make setup           pinned dev tools: .venv*/ (tools/requirements/*.txt), rust targets
 #   make test            everything below, ending with `cargo test` and its summary
 #   make check-template  template test, cfn-lint, checkov, sam validate --lint, sam build
+#   make bench           benchmarks vs a Python/boto3 baseline (target/bench/report.md)
 #   make lint            codegen tests and check, cargo fmt --check, cargo clippy
 #   make help            this list
 #
@@ -32,7 +33,7 @@ export SAM_CLI_TELEMETRY := 0
 step = @printf '\n==> %s\n' '$(1)'
 
 .PHONY: help setup test lint codegen-check fmt-check clippy cargo-test check-template \
-	template-test cfn-lint checkov sam-validate sam-build clean-venvs
+	template-test cfn-lint checkov sam-validate sam-build bench clean-venvs
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))
@@ -120,5 +121,33 @@ sam-build: setup
 		[print(f"{p}: " + (f"{os.path.getsize(p)} bytes, arm64 ELF" if ok else "missing or NOT an arm64 ELF")) for p, ok in res]; \
 		sys.exit(0 if all(ok for _, ok in res) else 1)' $(foreach f,$(FUNCTIONS),.aws-sam/build/$(f)/bootstrap)
 
+# Benchmarks (issue #9): cold start, warm latency, peak RSS and zip size of the functions,
+# against a Python/boto3 start-training under awslambdaric (.venv-bench, tools/bench/venv).
+# The functions run as native release binaries behind a local Lambda Runtime API; the zips
+# are of cargo-lambda's arm64 and x86_64 builds (cargo rebuilds only what changed; the first
+# x86_64 build compiles the SDKs, minutes). Prints the table and writes $(BENCH_OUT)/report.md
+# and report.json. BENCH_ARGS=--help lists the options (counts, --function, --logs).
+BENCH_FUNCTIONS := start-training train-and-tune evaluate notify
+BENCH_OUT := target/bench
+BENCH_ARGS ?=
+
+bench: setup
+	$(call step,bench: the Python baseline venv (.venv-bench from tools/requirements/bench.txt))
+	tools/bench/venv
+	$(call step,bench: native release binaries of the functions (cargo build --release))
+	cargo build --release $(foreach f,$(BENCH_FUNCTIONS),-p $(f))
+	$(call step,bench: arm64 and x86_64 release builds for the zip sizes (cargo lambda build))
+	@for arch in arm64 x86-64; do for f in $(BENCH_FUNCTIONS); do \
+		dir=$(BENCH_OUT)/lambda/$${arch/-/_}; \
+		echo "cargo lambda build --release --$$arch --bin $$f --lambda-dir $$dir"; \
+		PATH="$(CURDIR)/$(VENV_SAM)/bin:$$PATH" cargo lambda build --release --$$arch --bin $$f \
+			--lambda-dir "$$dir" </dev/null; \
+	done; done
+	$(call step,bench: measure (cargo run -p bench))
+	@start=$$SECONDS; \
+	echo 'cargo run -p bench -- --out $(BENCH_OUT) --lambda-dir $(BENCH_OUT)/lambda $(BENCH_ARGS)'; \
+	cargo run -q -p bench -- --out $(BENCH_OUT) --lambda-dir $(BENCH_OUT)/lambda $(BENCH_ARGS); \
+	echo "bench: measured in $$((SECONDS - start)) s"
+
 clean-venvs:
-	rm -rf $(VENV) $(VENV_SAM) $(VENV_CHECKOV)
+	rm -rf $(VENV) $(VENV_SAM) $(VENV_CHECKOV) .venv-bench

@@ -1,6 +1,8 @@
 # Every check of the project, in the order CI runs them. `make test` is the one command: on a
 # fresh clone it installs the pinned tools (scripts/setup), then lints, builds and tests.
+# `make demo` runs the whole pipeline locally on examples/model-repo (no AWS account).
 #
+#   make demo            the pipeline of template.yaml on examples/model-repo, on this machine
 #   make setup           pinned dev tools: .venv*/ (tools/requirements/*.txt), rust targets
 #   make test            everything below, ending with `cargo test` and its summary
 #   make check-template  template test, cfn-lint, checkov, sam validate --lint, sam build
@@ -32,8 +34,21 @@ export SAM_CLI_TELEMETRY := 0
 # $(call step,what is happening): no commas in the text (they separate make arguments)
 step = @printf '\n==> %s\n' '$(1)'
 
-.PHONY: help setup test lint codegen-check fmt-check clippy cargo-test check-template \
+.PHONY: help demo setup test lint codegen-check fmt-check clippy cargo-test check-template \
 	template-test cfn-lint checkov sam-validate sam-build bench clean-venvs
+
+# The local run: pinned moto and AWS CLI (.venv), the functions and the CLI built for this
+# machine (release, as deployed), then `sagemaker-cicd run`. REPO=path runs another repository.
+REPO ?= examples/model-repo
+DEMO_PACKAGES := sagemaker-cicd start-training train-and-tune evaluate notify
+
+demo:
+	$(call step,demo: pinned local services (scripts/setup --local-run))
+	scripts/setup --local-run
+	$(call step,demo: release build of the functions and the CLI (the first one takes minutes))
+	cargo build --release $(foreach p,$(DEMO_PACKAGES),-p $(p))
+	$(call step,demo: the pipeline of $(TEMPLATE) on $(REPO))
+	target/release/sagemaker-cicd run $(REPO)
 
 help:
 	@sed -n 's/^#   make /  make /p' $(firstword $(MAKEFILE_LIST))

@@ -1,0 +1,445 @@
+//! `sagemaker-cicd run` and `sagemaker-cicd services`: the pipeline of template.yaml on this
+//! machine, against local services it starts and stops itself.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use local_codepipeline::{
+    ExecutionReport, LocalPipeline, Progress, RunSettings, Services, ServicesSettings,
+};
+use local_stack::{Stack, StackInputs, Template};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::progress::Display;
+use crate::project::{Project, functions_dir};
+
+/// The region of every local ARN.
+pub const REGION: &str = "us-east-1";
+
+/// What a failed set-up exits with (a failed pipeline exits 1).
+pub const SETUP_FAILED: i32 = 2;
+/// Interrupted by Ctrl-C (128 + SIGINT).
+pub const INTERRUPTED: i32 = 130;
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// One execution per repository, in order, on the same local services (like successive
+    /// pushes: a later one is gated against the model an earlier one registered).
+    pub repositories: Vec<PathBuf>,
+    pub project: Option<PathBuf>,
+    pub stack_name: String,
+    pub parameters: Vec<(String, String)>,
+    pub functions_dir: Option<PathBuf>,
+    pub continuation_delay: Duration,
+    pub json: bool,
+    pub live: bool,
+    pub duplicate_deliveries: Vec<String>,
+}
+
+/// The email the notify function sent, read back from the local SNS.
+#[derive(Debug, Clone, Serialize)]
+pub struct Email {
+    pub subject: String,
+    pub body: String,
+}
+
+/// A training job the local SageMaker ran, and its process's own run time.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainingJob {
+    pub name: String,
+    pub status: String,
+    pub seconds: f64,
+}
+
+/// One execution, with what it caused: the emails and the training jobs.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub repository: PathBuf,
+    #[serde(flatten)]
+    pub execution: ExecutionReport,
+    pub emails: Vec<Email>,
+    pub training_jobs: Vec<TrainingJob>,
+    /// The training processes' own run time, summed (they may overlap when tuning).
+    pub training_seconds: f64,
+}
+
+/// Template parameters the local run fills when the user does not: the ones without a default.
+fn local_parameters(repository: &Path, overrides: &[(String, String)]) -> BTreeMap<String, String> {
+    let mut parameters = BTreeMap::from([
+        ("NotificationEmail".to_owned(), "you@example.com".to_owned()),
+        ("GitHubOwner".to_owned(), "local".to_owned()),
+        (
+            "GitHubRepository".to_owned(),
+            local_codepipeline::repository_name(repository),
+        ),
+    ]);
+    parameters.extend(overrides.iter().cloned());
+    parameters
+}
+
+pub fn resolve_stack(
+    project: &Project,
+    stack_name: &str,
+    repository: &Path,
+    overrides: &[(String, String)],
+) -> Result<Stack, String> {
+    let template = Template::load(&project.template()).map_err(|e| e.to_string())?;
+    template
+        .resolve(&StackInputs {
+            stack_name: stack_name.to_owned(),
+            region: REGION.to_owned(),
+            account_id: local_codepipeline::ACCOUNT_ID.to_owned(),
+            parameters: local_parameters(repository, overrides),
+        })
+        .map_err(|e| e.to_string())
+}
+
+/// Every function binary the pipeline needs, or what to build.
+fn check_binaries(stack: &Stack, dir: &Path) -> Result<(), String> {
+    let missing: BTreeSet<&str> = stack
+        .functions
+        .values()
+        .filter(|f| !dir.join(&f.binary).is_file())
+        .map(|f| f.binary.as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let packages: Vec<String> = missing.iter().map(|b| format!("-p {b}")).collect();
+    Err(format!(
+        "the function binaries {} are not in {}. Build them: cargo build --release {} (or use \
+         `make demo`)",
+        missing.iter().copied().collect::<Vec<_>>().join(", "),
+        dir.display(),
+        packages.join(" ")
+    ))
+}
+
+struct Prepared {
+    project: Project,
+    stack: Stack,
+    functions_dir: PathBuf,
+    work_dir: PathBuf,
+}
+
+fn prepare(options: &RunOptions) -> Result<Prepared, String> {
+    let project = Project::locate(options.project.as_deref())?;
+    for repository in &options.repositories {
+        if !repository.join("configuration/trainingjob.json").is_file() {
+            return Err(format!(
+                "{} is not a model repository: it has no configuration/trainingjob.json (see \
+                 examples/model-repo)",
+                repository.display()
+            ));
+        }
+    }
+    let first = options
+        .repositories
+        .first()
+        .ok_or("no model repository given")?;
+    let stack = resolve_stack(&project, &options.stack_name, first, &options.parameters)?;
+    let functions_dir = functions_dir(options.functions_dir.as_deref())?;
+    check_binaries(&stack, &functions_dir)?;
+    project.ensure_venv()?;
+    let work_dir = std::env::temp_dir().join(format!("sagemaker-cicd-run-{}", std::process::id()));
+    Ok(Prepared {
+        project,
+        stack,
+        functions_dir,
+        work_dir,
+    })
+}
+
+/// Runs the pipeline; returns the exit code (0 only when the execution succeeded).
+pub async fn run(options: RunOptions) -> i32 {
+    let prepared = match prepare(&options) {
+        Ok(p) => p,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return SETUP_FAILED;
+        }
+    };
+    let mut display = Display::new(options.live, options.json);
+    display.line(
+        "Starting the local services (moto, the local SageMaker, the local CodePipeline) ...",
+    );
+    let services = match Services::start(ServicesSettings {
+        venv: prepared.project.venv(),
+        work_dir: prepared.work_dir.join("sagemaker"),
+        region: REGION.to_owned(),
+    })
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let _ = std::fs::remove_dir_all(&prepared.work_dir);
+            return SETUP_FAILED;
+        }
+    };
+    let code = run_with(&options, &prepared, &services, &mut display).await;
+    services.shutdown().await;
+    let _ = std::fs::remove_dir_all(&prepared.work_dir);
+    code
+}
+
+async fn run_with(
+    options: &RunOptions,
+    prepared: &Prepared,
+    services: &Services,
+    display: &mut Display,
+) -> i32 {
+    let mut settings = RunSettings::new(
+        prepared.stack.clone(),
+        prepared.functions_dir.clone(),
+        prepared.work_dir.clone(),
+    );
+    settings.continuation_delay = options.continuation_delay;
+    settings.build_path = vec![prepared.project.venv_bin()];
+    settings.duplicate_deliveries = options.duplicate_deliveries.iter().cloned().collect();
+    let pipeline = LocalPipeline::new(settings, services);
+    let mut summaries = Vec::new();
+    let (mut emails_seen, mut jobs_seen) = (0, BTreeSet::new());
+    for repository in &options.repositories {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Progress>();
+        let run = pipeline.run(repository, &tx);
+        tokio::pin!(run);
+        let report = loop {
+            tokio::select! {
+                report = &mut run => break report,
+                Some(event) = rx.recv() => display.handle(event),
+                _ = tokio::signal::ctrl_c() => {
+                    display.line("Interrupted: stopping the functions, the training jobs and the local services ...");
+                    return INTERRUPTED;
+                }
+            }
+        };
+        while let Ok(event) = rx.try_recv() {
+            display.handle(event);
+        }
+        let execution = match report {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return SETUP_FAILED;
+            }
+        };
+        let all_emails = emails(services, &prepared.stack);
+        let new_emails = all_emails[emails_seen.min(all_emails.len())..].to_vec();
+        emails_seen = all_emails.len();
+        let training_jobs: Vec<TrainingJob> = training_jobs(services)
+            .await
+            .into_iter()
+            .filter(|j| jobs_seen.insert(j.name.clone()))
+            .collect();
+        let summary = Summary {
+            repository: repository.clone(),
+            training_seconds: training_jobs.iter().map(|j| j.seconds).sum(),
+            execution,
+            emails: new_emails,
+            training_jobs,
+        };
+        if !options.json {
+            print!("{}", text_summary(&summary));
+        }
+        summaries.push(summary);
+    }
+    if options.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "executions": summaries }))
+                .unwrap_or_default()
+        );
+    }
+    if summaries.iter().all(|s| s.execution.succeeded()) {
+        0
+    } else {
+        1
+    }
+}
+
+fn text_summary(summary: &Summary) -> String {
+    let Summary {
+        execution: report,
+        emails,
+        training_jobs,
+        training_seconds,
+        ..
+    } = summary;
+    let mut out = String::from("\n");
+    out.push_str(&format!(
+        "{:<10} {:<16} {:<10} {:>8}  {}\n",
+        "Stage", "Action", "Status", "Time", "Invocations"
+    ));
+    for a in &report.actions {
+        out.push_str(&format!(
+            "{:<10} {:<16} {:<10} {:>7.1}s  {}\n",
+            a.stage,
+            a.action,
+            a.status,
+            a.seconds,
+            if a.invocations > 0 {
+                a.invocations.to_string()
+            } else {
+                "-".to_owned()
+            }
+        ));
+    }
+    for a in &report.actions {
+        if let Some(error) = &a.error {
+            out.push_str(&format!("\n{} / {} failed:\n{error}\n", a.stage, a.action));
+        } else if let (true, Some(summary)) = (a.stage == "Evaluate", &a.summary) {
+            out.push_str(&format!("\nVerdict:\n{summary}\n"));
+        }
+    }
+    out.push_str(&format!(
+        "\nPipeline execution {} {}: {:.1}s in all, {:.1}s of it in {} training job(s) \
+         (the rest is the pipeline's own time: build, functions, polling delays).\n",
+        report.execution_id,
+        report.status,
+        report.seconds,
+        training_seconds,
+        training_jobs.len()
+    ));
+    for email in emails {
+        out.push_str(&format!(
+            "\nThe email that was sent (read back from the local SNS):\n\nSubject: {}\n\n{}\n",
+            email.subject, email.body
+        ));
+    }
+    if emails.is_empty() {
+        out.push_str("\nNo email was sent.");
+        for n in &report.notifications {
+            out.push_str(&format!("\n  {n}"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Every message published to the stack's topics, as the email subscriber gets it.
+fn emails(services: &Services, stack: &Stack) -> Vec<Email> {
+    let Ok(data) = services.moto().api_data() else {
+        return Vec::new();
+    };
+    let topics: BTreeSet<&str> = stack
+        .functions
+        .values()
+        .flat_map(|f| f.environment.values())
+        .filter(|v| v.starts_with("arn:aws:sns:"))
+        .map(String::as_str)
+        .collect();
+    data["sns"]["Topic"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["arn"].as_str().is_some_and(|arn| topics.contains(arn)))
+        .flat_map(|t| {
+            t["sent_notifications"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|n| {
+            let message = n[1].as_str().unwrap_or_default();
+            // MessageStructure=json: one variant per protocol.
+            let body = serde_json::from_str::<Value>(message)
+                .ok()
+                .and_then(|v| {
+                    v.get("email")
+                        .or_else(|| v.get("default"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .unwrap_or_else(|| message.to_owned());
+            Email {
+                subject: n[2].as_str().unwrap_or_default().to_owned(),
+                body,
+            }
+        })
+        .collect()
+}
+
+/// The training jobs the local SageMaker ran, with their own run time.
+async fn training_jobs(services: &Services) -> Vec<TrainingJob> {
+    let config = local_codepipeline::sdk_config(REGION, &services.sagemaker_endpoint());
+    let sagemaker = aws_sdk_sagemaker::Client::new(&config);
+    let Ok(list) = sagemaker.list_training_jobs().max_results(100).send().await else {
+        return Vec::new();
+    };
+    let mut jobs = Vec::new();
+    for summary in list.training_job_summaries() {
+        let name = summary.training_job_name().unwrap_or_default();
+        let Ok(job) = sagemaker
+            .describe_training_job()
+            .training_job_name(name)
+            .send()
+            .await
+        else {
+            continue;
+        };
+        let seconds = match (job.training_start_time(), job.training_end_time()) {
+            (Some(start), Some(end)) => (end.as_secs_f64() - start.as_secs_f64()).max(0.0),
+            _ => 0.0,
+        };
+        jobs.push(TrainingJob {
+            name: name.to_owned(),
+            status: job
+                .training_job_status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            seconds,
+        });
+    }
+    jobs
+}
+
+/// `sagemaker-cicd services`: the local services alone, until Ctrl-C.
+pub async fn services(project: Option<PathBuf>, json: bool) -> i32 {
+    let project =
+        match Project::locate(project.as_deref()).and_then(|p| p.ensure_venv().map(|()| p)) {
+            Ok(p) => p,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return SETUP_FAILED;
+            }
+        };
+    let work_dir =
+        std::env::temp_dir().join(format!("sagemaker-cicd-services-{}", std::process::id()));
+    let services = match Services::start(ServicesSettings {
+        venv: project.venv(),
+        work_dir: work_dir.join("sagemaker"),
+        region: REGION.to_owned(),
+    })
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return SETUP_FAILED;
+        }
+    };
+    let env = services.env();
+    if json {
+        let map: BTreeMap<_, _> = env.iter().cloned().collect();
+        println!("{}", serde_json::to_string(&map).unwrap_or_default());
+    } else {
+        println!("# The local services are running. In another shell:");
+        for (name, value) in &env {
+            println!("export {name}={value}");
+        }
+        println!(
+            "# then run a function (e.g. `cargo lambda watch` and `cargo lambda invoke --data-file \
+             events/start-training/happy-path.json`). Ctrl-C stops the services."
+        );
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("Stopping the local services ...");
+    services.shutdown().await;
+    let _ = std::fs::remove_dir_all(&work_dir);
+    0
+}

@@ -1,0 +1,309 @@
+//! `sagemaker-cicd run` end to end, as a user runs it: the pipeline of template.yaml on the
+//! sample model repository and on broken copies of it, against moto, the local SageMaker and the
+//! local CodePipeline, with the functions' own binaries (the debug builds next to this CLI)
+//! behind the Lambda Runtime API.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A copy of the sample model repository, to change.
+fn sample_copy(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("run-e2e-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&project_root().join("examples/model-repo"), &dir);
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        let name = entry.file_name();
+        if path.is_dir() {
+            if name != "__pycache__" {
+                copy_dir(&path, &to.join(name));
+            }
+        } else {
+            std::fs::copy(&path, to.join(name)).unwrap();
+        }
+    }
+}
+
+fn edit(repo: &Path, file: &str, from: &str, to: &str) {
+    let path = repo.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} has no `{from}`");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// Tuning skipped (faster): no tuning.json, and no gate condition on the tuning objective.
+fn without_tuning(repo: &Path) {
+    std::fs::remove_file(repo.join("configuration/tuning.json")).unwrap();
+    edit(
+        repo,
+        "configuration/evaluation.json",
+        r#",
+    { "Metric": "validation:accuracy", "Source": "Objective", "Operator": ">=", "Threshold": 0.8 }"#,
+        "",
+    );
+}
+
+/// Runs the pipeline on `repos` (one execution each); returns the exit code and the executions.
+fn run(repos: &[&Path], extra: &[&str]) -> (i32, Vec<Value>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sagemaker-cicd"))
+        .arg("run")
+        .args(repos)
+        .args(["--json", "--poll", "0.2", "--project"])
+        .arg(project_root())
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}\nstderr:\n{stderr}"));
+    let executions = report["executions"].as_array().cloned().unwrap_or_default();
+    (out.status.code().unwrap_or(-1), executions)
+}
+
+fn action<'a>(execution: &'a Value, name: &str) -> &'a Value {
+    execution["actions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["action"] == name))
+        .unwrap_or_else(|| panic!("no action {name} in {execution:#}"))
+}
+
+fn statuses(execution: &Value) -> Vec<(String, String)> {
+    execution["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap().to_owned(),
+                a["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn only_email(execution: &Value) -> (String, String) {
+    let emails = execution["emails"].as_array().unwrap();
+    assert_eq!(emails.len(), 1, "one email per execution: {emails:#?}");
+    (
+        emails[0]["subject"].as_str().unwrap().to_owned(),
+        emails[0]["body"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn the_sample_is_built_trained_tuned_gated_registered_and_emailed() {
+    let repo = sample_copy("happy");
+    let (code, executions) = run(&[&repo], &[]);
+    let execution = &executions[0];
+    assert_eq!(code, 0, "{execution:#}");
+    assert_eq!(execution["status"], "Succeeded");
+    let expected: Vec<(String, String)> = [
+        "Source",
+        "Build",
+        "StartTraining",
+        "TrainAndTune",
+        "Evaluate",
+    ]
+    .iter()
+    .map(|a| (a.to_string(), "Succeeded".to_string()))
+    .collect();
+    assert_eq!(statuses(execution), expected);
+
+    let build = &action(execution, "Build")["variables"];
+    assert!(
+        build["SOURCE_DIR_URI"]
+            .as_str()
+            .unwrap()
+            .ends_with("/sourcedir.tar.gz"),
+        "{build}"
+    );
+    let tune = action(execution, "TrainAndTune");
+    assert!(
+        tune["invocations"].as_u64().unwrap() > 1,
+        "followed with tokens: {tune}"
+    );
+    assert_ne!(tune["variables"]["TuningJobName"], "", "{tune}");
+    let evaluate = action(execution, "Evaluate");
+    assert_eq!(evaluate["variables"]["Verdict"], "Passed", "{evaluate}");
+    assert!(
+        evaluate["variables"]["ModelPackageArn"]
+            .as_str()
+            .unwrap()
+            .contains(":model-package/sagemaker-cicd-local-"),
+        "{evaluate}"
+    );
+    assert!(
+        evaluate["summary"].as_str().unwrap().contains("(Approved)"),
+        "{evaluate}"
+    );
+    // The training job and the tuning job's ten.
+    assert_eq!(
+        execution["trainingJobs"].as_array().unwrap().len(),
+        11,
+        "{execution:#}"
+    );
+
+    let (subject, body) = only_email(execution);
+    assert!(subject.starts_with("SUCCEEDED: local/"), "{subject}");
+    assert!(body.contains("Evaluate"), "{body}");
+    let _ = std::fs::remove_dir_all(repo);
+}
+
+#[test]
+fn a_failing_training_script_fails_tune_with_the_scripts_reason() {
+    let repo = sample_copy("failing-script");
+    edit(
+        &repo,
+        "configuration/trainingjob.json",
+        r#""max_features": "all""#,
+        r#""max_features": "2.5""#,
+    );
+    without_tuning(&repo);
+    let (code, executions) = run(&[&repo], &[]);
+    let execution = &executions[0];
+    assert_eq!(code, 1);
+    assert_eq!(execution["status"], "Failed");
+    assert_eq!(action(execution, "StartTraining")["status"], "Succeeded");
+    let tune = action(execution, "TrainAndTune");
+    assert_eq!(tune["status"], "Failed", "{tune}");
+    let error = tune["error"].as_str().unwrap();
+    assert!(
+        error.contains("max_features must be sqrt, log2, all or a fraction"),
+        "{error}"
+    );
+    let (subject, body) = only_email(execution);
+    assert!(subject.starts_with("FAILED in Tune"), "{subject}");
+    assert!(body.contains("max_features"), "{body}");
+    let _ = std::fs::remove_dir_all(repo);
+}
+
+#[test]
+fn a_gate_that_fails_stops_at_evaluate_with_the_metric_table() {
+    let repo = sample_copy("strict-gate");
+    edit(
+        &repo,
+        "configuration/evaluation.json",
+        r#"{ "Metric": "test:accuracy", "Operator": ">=", "Threshold": 0.8 }"#,
+        r#"{ "Metric": "test:accuracy", "Operator": ">=", "Threshold": 0.999 }"#,
+    );
+    without_tuning(&repo);
+    let (code, executions) = run(&[&repo], &[]);
+    let execution = &executions[0];
+    assert_eq!(code, 1);
+    let evaluate = action(execution, "Evaluate");
+    assert_eq!(evaluate["status"], "Failed", "{evaluate}");
+    let error = evaluate["error"].as_str().unwrap();
+    assert!(error.contains("test:accuracy"), "{error}");
+    assert!(
+        error.contains("0.9990") && error.contains("FAIL"),
+        "{error}"
+    );
+    let (subject, _) = only_email(execution);
+    assert!(subject.starts_with("FAILED in Evaluate"), "{subject}");
+    let _ = std::fs::remove_dir_all(repo);
+}
+
+#[test]
+fn a_malformed_trainingjob_json_fails_train_at_once_naming_the_field() {
+    let repo = sample_copy("malformed");
+    edit(
+        &repo,
+        "configuration/trainingjob.json",
+        r#""RoleArn""#,
+        r#""roleArn""#,
+    );
+    let (code, executions) = run(&[&repo], &[]);
+    let execution = &executions[0];
+    assert_eq!(code, 1);
+    let train = action(execution, "StartTraining");
+    assert_eq!(train["status"], "Failed", "{train}");
+    assert_eq!(train["invocations"], 1);
+    let error = train["error"].as_str().unwrap();
+    assert!(
+        error.contains("configuration/trainingjob.json") && error.contains("roleArn"),
+        "{error}"
+    );
+    assert!(execution["trainingJobs"].as_array().unwrap().is_empty());
+    assert!(!statuses(execution).iter().any(|(a, _)| a == "TrainAndTune"));
+    let _ = std::fs::remove_dir_all(repo);
+}
+
+#[test]
+fn a_duplicate_delivery_of_the_train_job_starts_one_training_job() {
+    let repo = sample_copy("duplicate");
+    without_tuning(&repo);
+    let (code, executions) = run(&[&repo], &["--duplicate-delivery", "StartTraining"]);
+    let execution = &executions[0];
+    assert_eq!(code, 0, "{execution:#}");
+    let train = action(execution, "StartTraining");
+    assert_eq!(train["invocations"], 1, "{train}");
+    assert_eq!(
+        train["refusedResults"], 1,
+        "the second delivery reported too, and was refused: {train}"
+    );
+    let jobs = execution["trainingJobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:#?}");
+    assert_eq!(
+        jobs[0]["name"],
+        action(execution, "StartTraining")["variables"]["TrainingJobName"]
+    );
+    let _ = std::fs::remove_dir_all(repo);
+}
+
+#[test]
+fn a_second_run_is_gated_against_the_model_the_first_approved() {
+    let good = sample_copy("first");
+    without_tuning(&good);
+    // A much weaker model: one shallow tree.
+    let worse = sample_copy("second");
+    without_tuning(&worse);
+    edit(
+        &worse,
+        "configuration/trainingjob.json",
+        r#""max_depth": "5""#,
+        r#""max_depth": "1""#,
+    );
+    edit(
+        &worse,
+        "configuration/trainingjob.json",
+        r#""n_estimators": "100""#,
+        r#""n_estimators": "1""#,
+    );
+    edit(
+        &worse,
+        "configuration/evaluation.json",
+        r#""Threshold": 0.8"#,
+        r#""Threshold": 0.5"#,
+    );
+    let (code, executions) = run(&[&good, &good, &worse], &[]);
+    assert_eq!(code, 1);
+    assert_eq!(executions.len(), 3);
+    let first = &executions[0];
+    assert_eq!(first["status"], "Succeeded", "{first:#}");
+    let approved = action(first, "Evaluate")["variables"]["ModelPackageArn"].clone();
+    // The same model again: within the tolerance of the approved one.
+    let second = &executions[1];
+    assert_eq!(second["status"], "Succeeded", "{second:#}");
+    let summary = action(second, "Evaluate")["summary"].as_str().unwrap();
+    assert!(summary.contains(approved.as_str().unwrap()), "{summary}");
+    // A worse one fails the regression rule against the latest approved model.
+    let third = action(&executions[2], "Evaluate");
+    assert_eq!(third["status"], "Failed", "{third}");
+    let error = third["error"].as_str().unwrap();
+    assert!(error.contains("behind the approved model"), "{error}");
+    let _ = std::fs::remove_dir_all(good);
+    let _ = std::fs::remove_dir_all(worse);
+}

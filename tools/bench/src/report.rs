@@ -255,6 +255,14 @@ impl Report {
                 &percent,
                 self.verdict(name, "warm"),
             );
+            let calls = |s: &Side| s.own.as_ref().map(|o| o.http_calls_per_invocation);
+            row(
+                "warm: HTTP calls per invocation",
+                pick(ours, &calls),
+                pick(base, &calls),
+                &|v| format!("{v:.0}"),
+                String::new(),
+            );
             let rss = |s: &Side| s.peak_rss_bytes.map(|b| b as f64);
             row(
                 "peak RSS, one cold invocation",
@@ -511,6 +519,7 @@ mod tests {
         assert_eq!(find("warm: outside HTTP calls, share")[2], "20.0%");
         assert_eq!(find("warm: outside HTTP calls, share")[5], "ok");
         assert_eq!(find("peak RSS, one cold invocation")[2], "10.00 MiB");
+        assert_eq!(find("warm: HTTP calls per invocation")[2], "3");
         let arm = find("release zip, arm64");
         assert_eq!(arm[3], "15.00 MiB with boto3 (4.0 KiB handler only)");
         assert_eq!(arm[4], "0.200 = 1/5");

@@ -102,8 +102,11 @@ pub fn ms(value: f64) -> String {
 pub fn bytes(value: u64) -> String {
     const KIB: f64 = 1024.0;
     let v = value as f64;
-    if v >= KIB * KIB {
-        format!("{:.2} MiB", v / KIB / KIB)
+    if value > 0 && value.is_multiple_of(1 << 20) {
+        format!("{} MiB", value >> 20)
+    } else if v >= KIB * KIB {
+        // Three decimals: a zip 2 KiB under a 4 MiB budget must not read as 4.00.
+        format!("{:.3} MiB", v / KIB / KIB)
     } else if v >= KIB {
         format!("{:.1} KiB", v / KIB)
     } else {
@@ -382,7 +385,9 @@ mod tests {
         assert_eq!(ms(12_345.0), "12.3 s");
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(1536), "1.5 KiB");
-        assert_eq!(bytes(3 * 1024 * 1024 + 512 * 1024), "3.50 MiB");
+        assert_eq!(bytes(3 * 1024 * 1024 + 512 * 1024), "3.500 MiB");
+        assert_eq!(bytes(4_192_398), "3.998 MiB");
+        assert_eq!(bytes(32 << 20), "32 MiB");
         assert_eq!(fraction(0.05), "0.050 = 1/20");
         assert_eq!(fraction(2.5), "2.5x");
         assert_eq!(fraction(0.0), "-");
@@ -518,10 +523,10 @@ mod tests {
         assert_eq!(find("warm invocation, median")[4], "");
         assert_eq!(find("warm: outside HTTP calls, share")[2], "20.0%");
         assert_eq!(find("warm: outside HTTP calls, share")[5], "ok");
-        assert_eq!(find("peak RSS, one cold invocation")[2], "10.00 MiB");
+        assert_eq!(find("peak RSS, one cold invocation")[2], "10 MiB");
         assert_eq!(find("warm: HTTP calls per invocation")[2], "3");
         let arm = find("release zip, arm64");
-        assert_eq!(arm[3], "15.00 MiB with boto3 (4.0 KiB handler only)");
+        assert_eq!(arm[3], "15 MiB with boto3 (4.0 KiB handler only)");
         assert_eq!(arm[4], "0.200 = 1/5");
         assert_eq!(arm[5], "ok");
         assert_eq!(find("release zip, x86_64")[5], "OVER BUDGET");
@@ -537,9 +542,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains(
-                "OVER BUDGET: start-training: peak RSS <= 32.00 MiB (measured 40.00 MiB)"
-            ),
+            text.contains("OVER BUDGET: start-training: peak RSS <= 32 MiB (measured 40 MiB)"),
             "{text}"
         );
         assert!(

@@ -307,3 +307,110 @@ fn a_second_run_is_gated_against_the_model_the_first_approved() {
     let _ = std::fs::remove_dir_all(good);
     let _ = std::fs::remove_dir_all(worse);
 }
+
+/// Every process below `pid` (children, grandchildren, ...), from /proc.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...: comm may hold spaces, so split after its ')'.
+        let after = &stat[stat.rfind(')').map_or(0, |i| i + 1)..];
+        if let Some(ppid) = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
+            parents.push((child, ppid));
+        }
+    }
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(c, _)| *c),
+        );
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// Alive and not a zombie waiting to be reaped by init.
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat[stat.rfind(')').map_or(0, |i| i + 1)..]
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_leaves_no_process_behind() {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+
+    let repo = sample_copy("interrupted");
+    // A training job that runs until it is stopped (only under SageMaker: the build's unit
+    // tests call main() too).
+    edit(
+        &repo,
+        "src/train.py",
+        "def main(argv=None):\n",
+        "def main(argv=None):\n    if os.environ.get(\"SM_CURRENT_HOST\"):\n        time.sleep(600)\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sagemaker-cicd"))
+        .arg("run")
+        .arg(&repo)
+        .args(["--poll", "0.2", "--project"])
+        .arg(project_root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut seen = Vec::new();
+    // Wait until the training job runs (the Tune action reports it).
+    loop {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|e| panic!("no training job in time ({e}): {seen:#?}"));
+        seen.push(line.clone());
+        if line.contains("TrainAndTune: InProgress - Training job") {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let before = descendants(pid);
+    assert!(
+        before.len() >= 3,
+        "moto, functions and a training job: {before:?}"
+    );
+    unsafe { libc::kill(pid as i32, libc::SIGINT) };
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running after Ctrl-C");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(130));
+    let rest: Vec<String> = lines.try_iter().collect();
+    assert!(rest.iter().any(|l| l.contains("Interrupted")), "{rest:#?}");
+    std::thread::sleep(Duration::from_millis(500));
+    let left: Vec<u32> = before.into_iter().filter(|p| running(*p)).collect();
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+    let _ = std::fs::remove_dir_all(repo);
+}

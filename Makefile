@@ -149,8 +149,8 @@ BENCH_ARGS ?=
 bench: setup
 	$(call step,bench: the Python baseline venv (.venv-bench from tools/requirements/bench.txt))
 	tools/bench/venv
-	$(call step,bench: native release binaries of the functions (cargo build --release))
-	cargo build --release $(foreach f,$(BENCH_FUNCTIONS),-p $(f))
+	$(call step,bench: native release binaries of the functions and the CLI (cargo build --release))
+	cargo build --release $(foreach f,$(BENCH_FUNCTIONS) sagemaker-cicd,-p $(f))
 	$(call step,bench: arm64 and x86_64 release builds for the zip sizes (cargo lambda build))
 	@for arch in arm64 x86-64; do for f in $(BENCH_FUNCTIONS); do \
 		dir=$(BENCH_OUT)/lambda/$${arch/-/_}; \

@@ -51,6 +51,9 @@ pub struct Email {
 pub struct TrainingJob {
     pub name: String,
     pub status: String,
+    /// TrainingStartTime and TrainingEndTime, in seconds since the epoch.
+    pub started: Option<f64>,
+    pub ended: Option<f64>,
     pub seconds: f64,
 }
 
@@ -382,8 +385,10 @@ async fn training_jobs(services: &Services) -> Vec<TrainingJob> {
         else {
             continue;
         };
-        let seconds = match (job.training_start_time(), job.training_end_time()) {
-            (Some(start), Some(end)) => (end.as_secs_f64() - start.as_secs_f64()).max(0.0),
+        let started = job.training_start_time().map(|t| t.as_secs_f64());
+        let ended = job.training_end_time().map(|t| t.as_secs_f64());
+        let seconds = match (started, ended) {
+            (Some(start), Some(end)) => (end - start).max(0.0),
             _ => 0.0,
         };
         jobs.push(TrainingJob {
@@ -392,6 +397,8 @@ async fn training_jobs(services: &Services) -> Vec<TrainingJob> {
                 .training_job_status()
                 .map(|s| s.as_str().to_owned())
                 .unwrap_or_default(),
+            started,
+            ended,
             seconds,
         });
     }

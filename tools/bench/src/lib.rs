@@ -11,6 +11,7 @@ pub mod budget;
 pub mod codepipeline;
 pub mod measure;
 pub mod package;
+pub mod pipeline;
 pub mod proxy;
 pub mod report;
 pub mod run;

@@ -82,6 +82,8 @@ pub struct Report {
     pub machine: Machine,
     pub runs: Runs,
     pub functions: Vec<FunctionReport>,
+    /// The demo pipeline's wall time against its training processes' time.
+    pub pipeline: Option<crate::pipeline::PipelineOverhead>,
     pub checks: Vec<Check>,
     pub notes: Vec<String>,
 }
@@ -304,6 +306,37 @@ impl Report {
                 ]);
             }
         }
+        if let Some(p) = &self.pipeline {
+            let seconds = |s: f64| format!("{s:.1} s");
+            let runs = p.runs.len();
+            for (metric, value) in [
+                (
+                    format!("demo wall time, median of {runs}"),
+                    seconds(p.wall_median_s),
+                ),
+                (
+                    "  training processes running (union)".to_owned(),
+                    seconds(p.training_busy_median_s),
+                ),
+                (
+                    "  training processes' own time, summed".to_owned(),
+                    seconds(p.training_sum_median_s),
+                ),
+                (
+                    format!("  pipeline overhead (wall - union; poll {:.1} s)", p.poll_s),
+                    seconds(p.overhead_median_s),
+                ),
+            ] {
+                rows.push(vec![
+                    "local pipeline".to_owned(),
+                    metric,
+                    value,
+                    "-".to_owned(),
+                    String::new(),
+                    String::new(),
+                ]);
+            }
+        }
         rows
     }
 
@@ -493,9 +526,29 @@ mod tests {
                 ours,
                 baseline: Some(baseline),
             }],
+            pipeline: crate::pipeline::PipelineOverhead::of(
+                vec![crate::pipeline::PipelineRun {
+                    wall_s: 9.0,
+                    training_busy_s: 4.0,
+                    training_sum_s: 6.0,
+                    training_jobs: 11,
+                }],
+                1.0,
+            ),
             checks,
             notes: vec!["a note".into()],
         }
+    }
+
+    #[test]
+    fn the_local_pipeline_rows_show_wall_time_training_and_overhead() {
+        let rows = report(20.0, 10 << 20).rows();
+        let pipeline: Vec<&Vec<String>> =
+            rows.iter().filter(|r| r[0] == "local pipeline").collect();
+        assert_eq!(pipeline.len(), 4, "{rows:#?}");
+        assert_eq!(pipeline[0][2], "9.0 s");
+        assert_eq!(pipeline[1][2], "4.0 s");
+        assert_eq!(pipeline[3][2], "5.0 s");
     }
 
     #[test]

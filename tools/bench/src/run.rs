@@ -43,6 +43,12 @@ pub struct Options {
     /// Write the log of each function's first cold start into this folder.
     #[arg(long, value_name = "DIR")]
     pub logs: Option<PathBuf>,
+    /// Runs of the demo pipeline for the local pipeline's overhead (0: not measured).
+    #[arg(long, default_value_t = 3)]
+    pub pipeline_runs: usize,
+    /// The demo's delay before an action is invoked again with its continuation token.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    pub pipeline_poll: f64,
     /// Only these functions (default: all four).
     #[arg(long = "function", value_parser = FUNCTIONS)]
     pub functions: Vec<String>,
@@ -265,7 +271,7 @@ fn notes(machine: &Machine, functions: &[FunctionReport]) -> Vec<String> {
         "Services: moto (S3, SNS, the Model Registry; SageMaker CreateTrainingJob for start-training, so that no training process starts per invocation), the local SageMaker (train-and-tune polls an InProgress training job, with a continuation token; evaluate reads a completed one), and the bench's CodePipeline stand-in (job results, counted per job: every invocation must report exactly one; notify's GetPipelineExecution and ListActionExecutions). Every invocation is a new CodePipeline job (notify: a new pipeline execution).".to_owned(),
         "Outside HTTP calls: warm invocations with every endpoint behind a timing proxy; the proxy times each call from the request to the service's complete answer; the rest is the function's code, the SDK's serialisation and signing, and the loopback. Against real AWS endpoints each call takes tens of milliseconds instead of the local services' few, so the share there is smaller still.".to_owned(),
         "Zips: `bootstrap` built by cargo-lambda (`cargo lambda build --release --arm64|--x86-64`), zipped as `sam deploy` does (Python zipfile, deflate at zlib's default level 6). The baseline's ratio is against the zip with boto3 vendored; Lambda's Python runtime ships a boto3, so the handler alone is enough when its boto3 will do.".to_owned(),
-        "Not measured yet: the local pipeline overhead (demo pipeline wall time minus the training processes' own time), which is to come from the local pipeline run (`sagemaker-cicd run`).".to_owned(),
+        "Local pipeline: `target/release/sagemaker-cicd run examples/model-repo` (Source, Build with the sample's unit tests and uploads, Train, Tune with 10 tuning jobs 2 at a time, Evaluate, the email), wall time against the time its training processes ran (the union of their intervals: tuning runs two side by side); the rest is the pipeline's own: moto's start, the build, the functions, the polling delay between continuation-token invocations.".to_owned(),
     ];
     notes.extend(cold_reference(functions));
     if functions.iter().all(|f| f.ours.zips.is_empty()) {
@@ -321,6 +327,22 @@ pub async fn run(options: Options) -> Result<(), String> {
     drop(proxies);
     world.shutdown().await;
 
+    let pipeline = if options.pipeline_runs == 0 {
+        None
+    } else {
+        eprintln!(
+            "bench: the demo pipeline, {} runs (sagemaker-cicd run examples/model-repo)",
+            options.pipeline_runs
+        );
+        match crate::pipeline::measure(&root, options.pipeline_runs, options.pipeline_poll).await {
+            Ok(overhead) => Some(overhead),
+            Err(error) => {
+                broken.push(format!("local pipeline: {error}"));
+                None
+            }
+        }
+    };
+
     let packager = Packager {
         python: root.join(BASELINE_VENV).join("bin/python"),
         sam_zip: root.join("tools/bench/sam_zip.py"),
@@ -353,6 +375,7 @@ pub async fn run(options: Options) -> Result<(), String> {
             breakdown_invocations: options.breakdown,
         },
         functions: reports,
+        pipeline,
     };
     let markdown = report.markdown();
     println!("{markdown}");

@@ -329,13 +329,7 @@ fn emails(services: &Services, stack: &Stack) -> Vec<Email> {
     let Ok(data) = services.moto().api_data() else {
         return Vec::new();
     };
-    let topics: BTreeSet<&str> = stack
-        .functions
-        .values()
-        .flat_map(|f| f.environment.values())
-        .filter(|v| v.starts_with("arn:aws:sns:"))
-        .map(String::as_str)
-        .collect();
+    let topics = local_codepipeline::notification_topics(stack);
     data["sns"]["Topic"]
         .as_array()
         .into_iter()

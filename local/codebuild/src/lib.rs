@@ -785,64 +785,17 @@ fn far_future() -> Instant {
 
 /// A random (version 4) UUID, as in CodeBuild's build ids.
 fn uuid_v4() -> String {
-    use std::io::Read;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    let mut bytes = [0u8; 16];
-    let random = std::fs::File::open("/dev/urandom")
-        .and_then(|mut file| file.read_exact(&mut bytes))
-        .is_ok();
-    if !random {
-        // Unique enough for a local build id: the time, the pid and a counter.
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-        bytes[..8].copy_from_slice(&(nanos as u64).to_le_bytes());
-        bytes[8..12].copy_from_slice(&std::process::id().to_le_bytes());
-        bytes[12..].copy_from_slice(&(count as u32).to_le_bytes());
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// `2026/11/26 07:23:17.123456` (UTC), as CodeBuild's agent writes its log lines.
 fn timestamp(time: SystemTime) -> String {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (year, month, day) = civil_from_days(secs / 86_400);
-    let rem = secs % 86_400;
-    format!(
-        "{year:04}/{month:02}/{day:02} {:02}:{:02}:{:02}.{:06}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        since.subsec_micros()
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (i64, u32, u32) {
-    let z = i64::try_from(days).unwrap_or_default() + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    // RFC 3339 `2026-11-26T07:23:17.123456Z`, in CodeBuild's punctuation.
+    humantime::format_rfc3339_micros(time)
+        .to_string()
+        .trim_end_matches('Z')
+        .replacen('-', "/", 2)
+        .replacen('T', " ", 1)
 }
 
 #[cfg(test)]
@@ -853,15 +806,6 @@ mod tests {
     fn timestamps_are_codebuild_style() {
         let time = UNIX_EPOCH + Duration::from_micros(1_795_000_000_123_456);
         assert_eq!(timestamp(time), "2026/11/18 11:06:40.123456");
-    }
-
-    #[test]
-    fn uuids_are_version_4() {
-        let uuid = uuid_v4();
-        assert_eq!(uuid.len(), 36);
-        assert_eq!(&uuid[14..15], "4");
-        assert!(matches!(&uuid[19..20], "8" | "9" | "a" | "b"));
-        assert_ne!(uuid, uuid_v4());
     }
 
     #[test]

@@ -32,7 +32,10 @@ mod variables;
 
 pub use api::{ApiServer, SharedStore};
 pub use events::{matches as event_pattern_matches, rfc3339};
-pub use run::{ActionReport, ExecutionReport, LocalPipeline, Progress, RunError, RunSettings};
+pub use run::{
+    ActionReport, ExecutionReport, LocalPipeline, Progress, RunError, RunSettings,
+    notification_topics,
+};
 pub use services::{ACCOUNT_ID, Services, ServicesError, ServicesSettings, s3_client, sdk_config};
 pub use source::{Snapshot, SourceError, repository_name, snapshot};
 pub use store::{

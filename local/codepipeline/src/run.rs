@@ -149,6 +149,17 @@ pub enum RunError {
     Store(String),
 }
 
+/// The SNS topics the stack's functions publish to (the topic ARNs in their environment).
+pub fn notification_topics(stack: &Stack) -> BTreeSet<&str> {
+    stack
+        .functions
+        .values()
+        .flat_map(|f| f.environment.values())
+        .filter(|v| v.starts_with("arn:aws:sns:"))
+        .map(String::as_str)
+        .collect()
+}
+
 /// Runs executions of one stack's pipeline against [`Services`]; keeps each function's
 /// execution environment warm between invocations, as Lambda does.
 pub struct LocalPipeline<'a> {
@@ -350,15 +361,7 @@ impl<'a> LocalPipeline<'a> {
                 })?;
         }
         let sns = aws_sdk_sns::Client::new(&self.services.sdk_config());
-        let topics: BTreeSet<&str> = self
-            .settings
-            .stack
-            .functions
-            .values()
-            .flat_map(|f| f.environment.values())
-            .filter(|v| v.starts_with("arn:aws:sns:"))
-            .map(String::as_str)
-            .collect();
+        let topics = notification_topics(&self.settings.stack);
         let email = self.settings.stack.parameters.get("NotificationEmail");
         for arn in topics {
             let name = arn.rsplit(':').next().unwrap_or(arn);

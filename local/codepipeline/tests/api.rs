@@ -174,7 +174,12 @@ async fn the_execution_reads_back_with_its_revision_and_its_actions_paged() {
     assert_eq!(execution.status_summary(), Some("stopped by a test"));
     let revision = &execution.artifact_revisions()[0];
     assert_eq!(revision.revision_id(), Some("abc123"));
-    assert!(revision.revision_summary().unwrap().contains("Fix the gate"));
+    assert!(
+        revision
+            .revision_summary()
+            .unwrap()
+            .contains("Fix the gate")
+    );
 
     let filter = ActionExecutionFilter::builder()
         .pipeline_execution_id("exec")

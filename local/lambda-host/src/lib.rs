@@ -358,8 +358,9 @@ impl LambdaHost {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        let days = now.as_secs() / 86_400;
-        let (year, month, day) = civil_from_days(days);
+        // `2026/11/26`, the date part of Lambda's log stream names.
+        let date = humantime::format_rfc3339_seconds(SystemTime::now()).to_string()[..10]
+            .replace('-', "/");
         let name = &self.spec.name;
         let region = self.region();
         let pairs: [(&str, String); 14] = [
@@ -373,10 +374,7 @@ impl LambdaHost {
             ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}")),
             (
                 "AWS_LAMBDA_LOG_STREAM_NAME",
-                format!(
-                    "{year:04}/{month:02}/{day:02}/[$LATEST]{:032x}",
-                    now.as_nanos()
-                ),
+                format!("{date}/[$LATEST]{:032x}", now.as_nanos()),
             ),
             ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into()),
             ("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023".into()),
@@ -568,30 +566,4 @@ enum Stop {
 fn unknown_status() -> ExitStatus {
     use std::os::unix::process::ExitStatusExt;
     ExitStatus::from_raw(-1)
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (i64, u32, u32) {
-    let z = i64::try_from(days).unwrap_or_default() + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::civil_from_days;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
-        assert_eq!(civil_from_days(20_513), (2026, 3, 1));
-    }
 }

@@ -414,3 +414,53 @@ fn ctrl_c_stops_the_run_and_leaves_no_process_behind() {
     assert!(left.is_empty(), "processes left behind: {left:?}");
     let _ = std::fs::remove_dir_all(repo);
 }
+
+#[test]
+fn services_start_alone_answer_and_stop_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sagemaker-cicd"))
+        .args(["services", "--json", "--project"])
+        .arg(project_root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let env: Value = serde_json::from_str(&first).unwrap_or_else(|e| panic!("{e}: {first}"));
+    for name in [
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_SAGEMAKER",
+        "AWS_ENDPOINT_URL_CODEPIPELINE",
+    ] {
+        let url = env[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {name}: {env}"));
+        let authority = url.strip_prefix("http://").unwrap();
+        assert!(
+            TcpStream::connect(authority).is_ok(),
+            "{name} {url} does not answer"
+        );
+    }
+    let before = descendants(pid);
+    assert!(!before.is_empty(), "moto runs below the CLI");
+    unsafe { libc::kill(pid as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running after Ctrl-C");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status}");
+    std::thread::sleep(Duration::from_millis(500));
+    let left: Vec<u32> = before.into_iter().filter(|p| running(*p)).collect();
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+}

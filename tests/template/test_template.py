@@ -16,7 +16,9 @@ prefix with its KMS key, a prefix and key without a bucket):
 - every UserParameters is at most 1000 characters with the longest values CloudFormation can
   put in it, is a JSON object once CodePipeline's #{...} variables are resolved, uses only the
   keys the function's `Settings` struct accepts (read from its Rust source, serde attributes
-  included), gives every key it requires, with the right JSON types;
+  included), gives every key it requires, with the right JSON types; each true/false
+  parameter it passes (StopJobsAtWindowEnd, RequireGate) is a JSON boolean under its own name
+  into a defaulted `bool`;
 - every #{Namespace.Variable}, in any action's configuration, names a namespace of an earlier
   stage and a variable that action produces: the CodeStarSourceConnection variables, the
   buildspec's exported-variables (examples/model-repo/buildspec.yml), the `.variable("...")`
@@ -733,6 +735,38 @@ class TemplateTest(unittest.TestCase):
             with self.subTest(label, action=action):
                 parameters = json.loads(VARIABLE.sub("v", text))
                 self.assertEqual(parameters["JobPrefix"], STACK_NAME)
+
+    def test_switches_reach_the_functions_as_booleans(self):
+        """A true/false parameter in a UserParameters is passed under its own name as a JSON
+        boolean that follows the parameter, into a `bool` of the function's Settings that has a
+        default (a pipeline deployed before the setting existed does not pass it)."""
+        switches = {
+            name
+            for name, p in self.template["Parameters"].items()
+            if sorted(str(v) for v in p.get("AllowedValues", [])) == ["false", "true"]
+        }
+        _, params, conditions = self.variants[0]
+        seen = set()
+        for value in ("true", "false"):
+            values = Values(self.template, dict(params, **{s: value for s in switches}))
+            for stage in self.pipeline(conditions)["Stages"]:
+                for action in stage["Actions"]:
+                    if action["ActionTypeId"]["Provider"] != "Lambda":
+                        continue
+                    text = values.evaluate(action["Configuration"]["UserParameters"])
+                    parameters = json.loads(VARIABLE.sub("v", text))
+                    _, fn = self.function_of(action)
+                    binary = fn["Metadata"]["BuildProperties"]["Binary"]
+                    fields = settings_fields(settings_source(self.binaries[binary]))
+                    for switch in sorted(switches & set(parameters)):
+                        with self.subTest(action=action["Name"], switch=switch, value=value):
+                            self.assertIs(parameters[switch], value == "true")
+                            self.assertEqual(fields[switch].rust_type, "bool")
+                            self.assertFalse(fields[switch].required)
+                            seen.add((action["Name"], switch))
+        self.assertLessEqual(
+            {("TrainAndTune", "StopJobsAtWindowEnd"), ("Evaluate", "RequireGate")}, seen
+        )
 
     # -- Variables
 

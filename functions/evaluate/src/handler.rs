@@ -1,5 +1,7 @@
 //! evaluate: the promotion gate. Reads the candidate's metrics, applies evaluation.json, explains
-//! the verdict in a table, and registers the model when it passes.
+//! the verdict in a table, and registers the model when it passes. Without evaluation.json the
+//! action fails, unless the stack's RequireGate is false: then the model is registered
+//! PendingManualApproval with the verdict `Unchecked`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -11,7 +13,7 @@ use pipeline_core::run::record_execution_id;
 use pipeline_core::{ArtifactStore, Job, JobError, Outcome, params};
 use tracing::info;
 
-use crate::gate::{self, Gate};
+use crate::gate::{self, Gate, Inference};
 use crate::registry::{self, METRIC_PREFIX, Registration};
 use crate::settings::Settings;
 use crate::verdict::{self, Candidate};
@@ -33,7 +35,11 @@ pub async fn handle(
         }
     };
 
-    let gate = read_gate(&job, &settings, artifacts).await?;
+    let path = settings
+        .config_path
+        .as_deref()
+        .unwrap_or(gate::DEFAULT_PATH);
+    let gate = read_gate(&job, &settings, path, artifacts).await?;
     let described = sagemaker
         .describe_training_job()
         .training_job_name(&settings.candidate_training_job_name)
@@ -67,37 +73,77 @@ pub async fn handle(
     };
 
     let group = registry::group_name(&settings.job_prefix, settings.repository.as_deref());
-    let approved = if gate.regression.is_empty() {
-        None
-    } else {
-        registry::latest_approved(sagemaker, &group).await?
+    let mut metadata = metadata(&settings, &candidate);
+    let no_inference = Inference::default();
+    let decision = match &gate {
+        Some(gate) => {
+            let approved = if gate.regression.is_empty() {
+                None
+            } else {
+                registry::latest_approved(sagemaker, &group).await?
+            };
+            let verdict = verdict::evaluate(gate, &candidate, approved.as_ref());
+            let table = verdict.table();
+            let against = approved
+                .as_ref()
+                .map(|a| format!(" against {}", a.arn))
+                .unwrap_or_default();
+            if !verdict.passed() {
+                let head = format!(
+                    "The model of commit {} did not pass the gate{against}:\n\n",
+                    short(&settings.commit_id)
+                );
+                return Err(JobError::failed(truncate(
+                    &format!("{head}{table}"),
+                    FAILURE_MESSAGE_MAX,
+                )));
+            }
+            Decision {
+                word: verdict.word(),
+                line: verdict.summary_line(),
+                summary: format!(
+                    "{} ({}){against}:\n{table}",
+                    verdict.word(),
+                    approval.as_str()
+                ),
+                approval,
+                inference: &gate.inference,
+            }
+        }
+        // RequireGate=false (read_gate failed otherwise): registered, for a person to approve.
+        None => {
+            let why = format!("no gate applied: the source has no {path} and RequireGate is false");
+            metadata.insert(GATE_KEY.to_owned(), model_repo::naming::tag_value(&why));
+            let approval = ModelApprovalStatus::PendingManualApproval;
+            Decision {
+                word: UNCHECKED,
+                line: format!("{why}; reported {}", reported_line(&candidate)),
+                summary: format!(
+                    "{UNCHECKED} ({}): {why}. A person must review the model package and set its \
+                     status in the Model Registry; add {path} to gate the next runs.\n{}",
+                    approval.as_str(),
+                    reported_table(&candidate)
+                ),
+                approval,
+                inference: &no_inference,
+            }
+        }
     };
-    let verdict = verdict::evaluate(&gate, &candidate, approved.as_ref());
-    let table = verdict.table();
-    let against = approved
-        .as_ref()
-        .map(|a| format!(" against {}", a.arn))
-        .unwrap_or_default();
-    if !verdict.passed() {
-        let head = format!(
-            "The model of commit {} did not pass the gate{against}:\n\n",
-            short(&settings.commit_id)
-        );
-        return Err(JobError::failed(truncate(
-            &format!("{head}{table}"),
-            FAILURE_MESSAGE_MAX,
-        )));
-    }
 
-    let image = gate
+    let image = decision
         .inference
         .image
         .clone()
-        .or_else(|| described.algorithm_specification().and_then(|a| a.training_image()).map(str::to_owned))
+        .or_else(|| {
+            described
+                .algorithm_specification()
+                .and_then(|a| a.training_image())
+                .map(str::to_owned)
+        })
         .ok_or_else(|| {
-            JobError::config(
-                "the candidate has no TrainingImage to serve with: set Inference.Image in configuration/evaluation.json",
-            )
+            JobError::config(format!(
+                "the candidate has no TrainingImage to serve with: set Inference.Image in {path}"
+            ))
         })?;
     let arn = registry::register(
         sagemaker,
@@ -105,17 +151,17 @@ pub async fn handle(
             group: &group,
             image: &image,
             model_data_url: &settings.model_artifacts_uri,
-            environment: &gate.inference.environment,
-            content_types: &gate.inference.content_types,
-            response_types: &gate.inference.response_types,
-            approval: approval.clone(),
+            environment: &decision.inference.environment,
+            content_types: &decision.inference.content_types,
+            response_types: &decision.inference.response_types,
+            approval: decision.approval.clone(),
             description: format!(
                 "Commit {} of {}: {}",
                 short(&settings.commit_id),
                 settings.repository.as_deref().unwrap_or("the repository"),
-                verdict.summary_line()
+                decision.line
             ),
-            metadata: metadata(&settings, &candidate),
+            metadata,
             idempotency: format!(
                 "{}\n{}",
                 settings.execution_id, settings.candidate_training_job_name
@@ -124,45 +170,102 @@ pub async fn handle(
         },
     )
     .await?;
-    info!(model_package = %arn, "registered");
+    info!(model_package = %arn, verdict = decision.word, "registered");
     Ok(Outcome::succeeded()
-        .variable("Verdict", verdict.word())
-        .variable("MetricsSummary", verdict.summary_line())
+        .variable("Verdict", decision.word)
+        .variable("MetricsSummary", decision.line)
         .variable("ModelPackageArn", &arn)
-        .summary(format!(
-            "{} ({}){against}:\n{table}",
-            verdict.word(),
-            approval.as_str()
-        )))
+        .summary(decision.summary))
 }
 
+/// The `Verdict` of a candidate registered without a gate (RequireGate=false).
+pub const UNCHECKED: &str = "Unchecked";
+
+/// Metadata key saying that no gate was applied to the package.
+pub const GATE_KEY: &str = "pipeline:gate";
+
+/// What is registered, and how it is reported.
+struct Decision<'a> {
+    /// `Verdict`: Passed or Unchecked.
+    word: &'static str,
+    /// `MetricsSummary`, and the end of the package's description.
+    line: String,
+    /// The action's execution summary.
+    summary: String,
+    approval: ModelApprovalStatus,
+    inference: &'a Inference,
+}
+
+/// The gate, `None` when the source has none and RequireGate is false.
 async fn read_gate(
     job: &Job,
     settings: &Settings,
+    path: &str,
     artifacts: &ArtifactStore,
-) -> Result<Gate, JobError> {
-    let path = settings
-        .config_path
-        .as_deref()
-        .unwrap_or(gate::DEFAULT_PATH);
+) -> Result<Option<Gate>, JobError> {
     let artifact = job.input_artifact(settings.input_artifact.as_deref())?;
     let mut source = artifacts.open(&job.credentials, artifact).await?;
-    let text = source.read_text(path)?.ok_or_else(|| {
-        JobError::config(format!(
+    let Some(text) = source.read_text(path)? else {
+        if !settings.require_gate {
+            return Ok(None);
+        }
+        return Err(JobError::config(format!(
             "the source has no {path}: the pipeline promotes no model without a gate. Add the gate file \
-             (see examples/model-repo and the README)"
-        ))
-    })?;
-    gate::load(path, &text).map_err(|d| JobError::config(d.to_string()))
+             (see examples/model-repo and the README), or set the stack's RequireGate parameter to \
+             false to register such models as PendingManualApproval for a person to review"
+        )));
+    };
+    gate::load(path, &text)
+        .map(Some)
+        .map_err(|d| JobError::config(d.to_string()))
+}
+
+/// Every metric the candidate reported (and the tuning objective), by name.
+fn reported(candidate: &Candidate) -> BTreeMap<String, f64> {
+    let mut metrics = candidate.metrics.clone();
+    if let Some((name, value)) = &candidate.objective {
+        metrics.entry(name.clone()).or_insert(*value);
+    }
+    metrics
+}
+
+/// `test:accuracy=0.9450, train:accuracy=0.9900`, or `no metrics`.
+fn reported_line(candidate: &Candidate) -> String {
+    let metrics = reported(candidate);
+    if metrics.is_empty() {
+        return "no metrics".to_owned();
+    }
+    metrics
+        .iter()
+        .map(|(k, v)| format!("{k}={}", verdict::number(Some(*v))))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The reported metrics as an aligned table, or a line saying there are none.
+fn reported_table(candidate: &Candidate) -> String {
+    let metrics = reported(candidate);
+    if metrics.is_empty() {
+        return "The training job reported no metrics (see its MetricDefinitions).".to_owned();
+    }
+    let width = metrics
+        .keys()
+        .map(|k| k.chars().count())
+        .chain(["Metric".len()])
+        .max()
+        .unwrap_or(0);
+    let mut out = vec![format!("{:<width$}  Value", "Metric")];
+    out.extend(
+        metrics
+            .iter()
+            .map(|(k, v)| format!("{k:<width$}  {}", verdict::number(Some(*v)))),
+    );
+    out.join("\n")
 }
 
 /// Metrics and lineage recorded on the package (keys and values within SageMaker's limits).
 fn metadata(settings: &Settings, candidate: &Candidate) -> HashMap<String, String> {
-    let mut metrics: BTreeMap<String, f64> = candidate.metrics.clone();
-    if let Some((name, value)) = &candidate.objective {
-        metrics.entry(name.clone()).or_insert(*value);
-    }
-    let mut out: HashMap<String, String> = metrics
+    let mut out: HashMap<String, String> = reported(candidate)
         .into_iter()
         .filter(|(_, v)| v.is_finite())
         .map(|(k, v)| (format!("{METRIC_PREFIX}{k}"), v.to_string()))

@@ -33,8 +33,18 @@ pub struct Settings {
     pub config_path: Option<String>,
     #[serde(default)]
     pub input_artifact: Option<String>,
+    /// The stack's `RequireGate`. `true` (also when absent, as in pipelines deployed before the
+    /// setting existed): a source without the gate file fails the action. `false`: the
+    /// candidate is registered anyway, never Approved: `PendingManualApproval`, verdict
+    /// `Unchecked`. With a gate file it changes nothing.
+    #[serde(default = "yes")]
+    pub require_gate: bool,
 }
 
 fn approved() -> String {
     "Approved".to_owned()
+}
+
+fn yes() -> bool {
+    true
 }

@@ -137,7 +137,8 @@ fn missing(metric: &str, source: Source) -> String {
     }
 }
 
-fn number(v: Option<f64>) -> String {
+/// A value as the table shows it: four decimals, NaN and infinities as such, `-` for none.
+pub fn number(v: Option<f64>) -> String {
     match v {
         Some(v) if v.is_finite() => format!("{v:.4}"),
         Some(v) => v.to_string(),

@@ -50,6 +50,17 @@ fn event(name: &str) -> Value {
     .unwrap()
 }
 
+/// `event` with one key of its UserParameters set, as the template's parameters would set it.
+fn with_parameter(mut event: Value, key: &str, value: Value) -> Value {
+    let configuration =
+        &mut event["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"];
+    let mut parameters: Value =
+        serde_json::from_str(configuration["UserParameters"].as_str().unwrap()).unwrap();
+    parameters[key] = value;
+    configuration["UserParameters"] = Value::String(parameters.to_string());
+    event
+}
+
 fn candidate(test_accuracy: f32) -> Rule {
     mock!(SageMaker::describe_training_job).then_output(move || {
         DescribeTrainingJobOutput::builder()
@@ -376,14 +387,198 @@ async fn manual_approval_registers_pending() {
 
 #[tokio::test]
 async fn no_gate_file_no_promotion() {
-    let (c, r) = (candidate(0.95), registry(true));
-    let (kind, message) = invoke(event("tuned-candidate"), None, &[&c, &r.group, &r.create])
-        .await
-        .only_failure();
-    assert_eq!(kind, FailureType::ConfigurationError);
-    assert!(
-        message.contains("promotes no model without a gate"),
-        "{message}"
+    // RequireGate absent (a pipeline deployed before the setting) and RequireGate=true alike.
+    for event in [
+        event("tuned-candidate"),
+        with_parameter(event("tuned-candidate"), "RequireGate", Value::Bool(true)),
+    ] {
+        let (c, r) = (candidate(0.95), registry(true));
+        let (kind, message) = invoke(event, None, &[&c, &r.group, &r.create])
+            .await
+            .only_failure();
+        assert_eq!(kind, FailureType::ConfigurationError);
+        assert!(
+            message.contains("the source has no configuration/evaluation.json")
+                && message.contains("promotes no model without a gate")
+                && message.contains("Add the gate file")
+                && message.contains("RequireGate"),
+            "{message}"
+        );
+        assert_eq!((c.num_calls(), r.create.num_calls()), (0, 0));
+    }
+}
+
+#[tokio::test]
+async fn without_require_gate_a_model_without_gate_is_registered_pending_and_unchecked() {
+    // A test accuracy no gate above would pass, and an approved model it falls far behind:
+    // neither matters, nothing is compared.
+    let c = candidate(0.50);
+    let (list, describe) = approved_with(Some("0.95"));
+    let r = registry(true);
+    let results = invoke(
+        with_parameter(event("tuned-candidate"), "RequireGate", Value::Bool(false)),
+        None,
+        &[&c, &list, &describe, &r.group, &r.create_group, &r.create],
+    )
+    .await;
+    let (variables, summary) = results.only_done();
+    assert_eq!(variables["Verdict"], "Unchecked");
+    assert_eq!(variables["ModelPackageArn"], PACKAGE);
+    assert_eq!(
+        variables["MetricsSummary"],
+        "no gate applied: the source has no configuration/evaluation.json and RequireGate is \
+         false; reported test:accuracy=0.5000, train:accuracy=0.9900, validation:accuracy=0.9530"
     );
+    assert!(
+        summary.starts_with("Unchecked (PendingManualApproval): no gate applied")
+            && summary.contains("set its status in the Model Registry")
+            && summary.contains("validation:accuracy  0.9530"),
+        "{summary}"
+    );
+    assert_eq!((list.num_calls(), describe.num_calls()), (0, 0));
+
+    let created = r.created.lock().unwrap();
+    assert_eq!(created.len(), 1);
+    let input = &created[0];
+    // The event asks for Approved (no manual approval step): an unchecked model never is.
+    assert_eq!(
+        input.model_approval_status(),
+        Some(&ModelApprovalStatus::PendingManualApproval)
+    );
+    assert!(
+        input
+            .model_package_description()
+            .unwrap()
+            .starts_with("Commit 9f2c1e4 of example-org/churn-model: no gate applied"),
+        "{:?}",
+        input.model_package_description()
+    );
+    let container = &input.inference_specification().unwrap().containers()[0];
+    assert_eq!(container.image(), Some(IMAGE));
+    assert_eq!(container.environment(), None);
+    let meta = input.customer_metadata_properties().unwrap();
+    assert!(
+        meta["pipeline:gate"].starts_with("no gate applied"),
+        "{meta:?}"
+    );
+    assert_eq!(meta["metric:test:accuracy"], "0.5");
+    assert_eq!(meta["metric:train:accuracy"], "0.9900000095367432");
+    assert_eq!(meta["metric:validation:accuracy"], "0.953");
+    assert_eq!(
+        meta["pipeline:commit"],
+        "9f2c1e4d0b7a5c3e1f2a4b6c8d0e1f2a3b4c5d6e"
+    );
+}
+
+#[tokio::test]
+async fn without_require_gate_a_job_with_no_metrics_is_still_registered_pending() {
+    let c = mock!(SageMaker::describe_training_job).then_output(|| {
+        DescribeTrainingJobOutput::builder()
+            .algorithm_specification(
+                AlgorithmSpecification::builder()
+                    .training_image(IMAGE)
+                    .training_input_mode(TrainingInputMode::File)
+                    .build(),
+            )
+            .build()
+    });
+    let r = registry(true);
+    let (variables, summary) = invoke(
+        with_parameter(
+            event("untuned-candidate"),
+            "RequireGate",
+            Value::Bool(false),
+        ),
+        None,
+        &[&c, &r.group, &r.create],
+    )
+    .await
+    .only_done();
+    assert_eq!(variables["Verdict"], "Unchecked");
+    assert!(
+        variables["MetricsSummary"].ends_with("; reported no metrics"),
+        "{}",
+        variables["MetricsSummary"]
+    );
+    assert!(summary.contains("reported no metrics"), "{summary}");
+    assert_eq!(
+        r.created.lock().unwrap()[0].model_approval_status(),
+        Some(&ModelApprovalStatus::PendingManualApproval)
+    );
+}
+
+#[tokio::test]
+async fn with_a_gate_require_gate_false_changes_nothing() {
+    let relaxed = || with_parameter(event("tuned-candidate"), "RequireGate", Value::Bool(false));
+
+    // Passes: registered Approved, as without the setting.
+    let c = candidate(0.945);
+    let (list, describe) = approved_with(Some("0.95"));
+    let r = registry(true);
+    let (variables, summary) = invoke(
+        relaxed(),
+        Some(GATE),
+        &[&c, &list, &describe, &r.group, &r.create_group, &r.create],
+    )
+    .await
+    .only_done();
+    assert_eq!(variables["Verdict"], "Passed");
+    assert!(
+        summary.starts_with("Passed (Approved) against"),
+        "{summary}"
+    );
+    {
+        let created = r.created.lock().unwrap();
+        assert_eq!(
+            created[0].model_approval_status(),
+            Some(&ModelApprovalStatus::Approved)
+        );
+        assert!(
+            !created[0]
+                .customer_metadata_properties()
+                .unwrap()
+                .contains_key("pipeline:gate")
+        );
+    }
+
+    // Fails: not registered at all.
+    let c = candidate(0.80);
+    let (list, describe) = approved_with(Some("0.95"));
+    let r = registry(true);
+    let (kind, message) = invoke(
+        relaxed(),
+        Some(GATE),
+        &[&c, &list, &describe, &r.group, &r.create],
+    )
+    .await
+    .only_failure();
+    assert_eq!(kind, FailureType::JobFailed);
+    assert!(message.contains("did not pass the gate"), "{message}");
+    assert_eq!(r.create.num_calls(), 0);
+
+    // A broken gate is still a configuration error, not a missing one.
+    let c = candidate(0.945);
+    let r = registry(true);
+    let (kind, message) = invoke(
+        relaxed(),
+        Some(r#"{"Conditions": []}"#),
+        &[&c, &r.group, &r.create],
+    )
+    .await
+    .only_failure();
+    assert_eq!(kind, FailureType::ConfigurationError);
+    assert!(message.contains("Conditions"), "{message}");
     assert_eq!((c.num_calls(), r.create.num_calls()), (0, 0));
+}
+
+#[test]
+fn require_gate_defaults_to_true_and_is_a_boolean() {
+    let base = r#""ExecutionId":"e","CommitId":"c","JobPrefix":"p","CandidateTrainingJobName":"j","ModelArtifactsUri":"s3://b/k""#;
+    let parse = |extra: &str| {
+        serde_json::from_str::<evaluate::settings::Settings>(&format!("{{{base}{extra}}}"))
+    };
+    assert!(parse("").unwrap().require_gate);
+    assert!(parse(r#","RequireGate":true"#).unwrap().require_gate);
+    assert!(!parse(r#","RequireGate":false"#).unwrap().require_gate);
+    assert!(parse(r#","RequireGate":"false""#).is_err());
 }

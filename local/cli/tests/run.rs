@@ -2,6 +2,9 @@
 //! sample model repository and on broken copies of it, against moto, the local SageMaker and the
 //! local CodePipeline, with the functions' own binaries (the debug builds next to this CLI)
 //! behind the Lambda Runtime API.
+//!
+//! The functions' binaries are those of the last `cargo build`/`cargo test` of the workspace:
+//! `cargo test --workspace` (make test) builds them; `cargo test -p sagemaker-cicd` alone does not.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -463,4 +466,33 @@ fn services_start_alone_answer_and_stop_on_ctrl_c() {
     std::thread::sleep(Duration::from_millis(500));
     let left: Vec<u32> = before.into_iter().filter(|p| running(*p)).collect();
     assert!(left.is_empty(), "processes left behind: {left:?}");
+}
+
+#[test]
+fn without_a_gate_file_require_gate_false_registers_for_review() {
+    let repo = sample_copy("no-gate");
+    without_tuning(&repo);
+    std::fs::remove_file(repo.join("configuration/evaluation.json")).unwrap();
+    let (code, executions) = run(&[&repo], &["--parameter", "RequireGate=false"]);
+    let execution = &executions[0];
+    assert_eq!(code, 0, "{execution:#}");
+    let evaluate = action(execution, "Evaluate");
+    assert_eq!(evaluate["variables"]["Verdict"], "Unchecked", "{evaluate}");
+    assert!(
+        evaluate["summary"]
+            .as_str()
+            .unwrap()
+            .contains("PendingManualApproval"),
+        "{evaluate}"
+    );
+    // The default (RequireGate=true): no gate file, no promotion.
+    let (code, executions) = run(&[&repo], &[]);
+    assert_eq!(code, 1);
+    let evaluate = action(&executions[0], "Evaluate");
+    assert_eq!(evaluate["errorCode"], "ConfigurationError", "{evaluate}");
+    assert!(
+        evaluate["error"].as_str().unwrap().contains("RequireGate"),
+        "{evaluate}"
+    );
+    let _ = std::fs::remove_dir_all(repo);
 }

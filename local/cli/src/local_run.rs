@@ -300,13 +300,13 @@ fn text_summary(summary: &Summary) -> String {
         }
     }
     out.push_str(&format!(
-        "\nPipeline execution {} {}: {:.1}s in all, {:.1}s of it in {} training job(s) \
-         (the rest is the pipeline's own time: build, functions, polling delays).\n",
+        "\nPipeline execution {} {} in {:.1}s; its {} training job(s) ran {:.1}s in all \
+         (tuning runs them side by side).\n",
         report.execution_id,
         report.status,
         report.seconds,
+        training_jobs.len(),
         training_seconds,
-        training_jobs.len()
     ));
     for email in emails {
         out.push_str(&format!(

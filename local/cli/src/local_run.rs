@@ -84,6 +84,26 @@ fn local_parameters(repository: &Path, overrides: &[(String, String)]) -> BTreeM
     parameters
 }
 
+/// The stack name rule of template.yaml (job, group and policy names start with it): lowercase
+/// letters, digits and single hyphens, at most 20 characters.
+pub fn check_stack_name(name: &str) -> Result<(), String> {
+    let ok = (1..=20).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.contains("--");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "the stack name `{name}` breaks the rule of template.yaml: lowercase letters, digits \
+             and single hyphens, at most 20 characters (e.g. sagemaker-cicd)"
+        ))
+    }
+}
+
 pub fn resolve_stack(
     project: &Project,
     stack_name: &str,
@@ -130,6 +150,7 @@ struct Prepared {
 }
 
 fn prepare(options: &RunOptions) -> Result<Prepared, String> {
+    check_stack_name(&options.stack_name)?;
     let project = Project::locate(options.project.as_deref())?;
     for repository in &options.repositories {
         if !repository.join("configuration/trainingjob.json").is_file() {
@@ -443,4 +464,27 @@ pub async fn services(project: Option<PathBuf>, json: bool) -> i32 {
     services.shutdown().await;
     let _ = std::fs::remove_dir_all(&work_dir);
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_names_follow_the_template_rule() {
+        assert!(check_stack_name("sagemaker-cicd").is_ok());
+        assert!(check_stack_name("a1").is_ok());
+        for bad in [
+            "",
+            "Upper",
+            "a--b",
+            "-a",
+            "a-",
+            "a_b",
+            "abcdefghijklmnopqrstu",
+        ] {
+            let err = check_stack_name(bad).unwrap_err();
+            assert!(err.contains("at most 20 characters"), "{bad}: {err}");
+        }
+    }
 }

@@ -496,3 +496,26 @@ fn without_a_gate_file_require_gate_false_registers_for_review() {
     );
     let _ = std::fs::remove_dir_all(repo);
 }
+
+#[test]
+fn a_failing_unit_test_fails_the_build_with_the_test_output() {
+    let repo = sample_copy("failing-unit-test");
+    edit(
+        &repo,
+        "tests/test_forest.py",
+        "self.assertEqual(model.accuracy(ROWS, LABELS), 1.0)",
+        "self.assertEqual(model.accuracy(ROWS, LABELS), 2.0)",
+    );
+    let (code, executions) = run(&[&repo], &[]);
+    let execution = &executions[0];
+    assert_eq!(code, 1);
+    let build = action(execution, "Build");
+    assert_eq!(build["status"], "Failed", "{build}");
+    let error = build["error"].as_str().unwrap();
+    assert!(error.contains("phase PRE_BUILD"), "{error}");
+    assert!(error.contains("test_it_learns_a_threshold"), "{error}");
+    assert!(execution["trainingJobs"].as_array().unwrap().is_empty());
+    let (subject, _) = only_email(execution);
+    assert!(subject.starts_with("FAILED in Build"), "{subject}");
+    let _ = std::fs::remove_dir_all(repo);
+}

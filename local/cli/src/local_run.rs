@@ -11,6 +11,7 @@ use local_codepipeline::{
 use local_stack::{Stack, StackInputs, Template};
 use serde::Serialize;
 use serde_json::Value;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::progress::Display;
 use crate::project::{Project, functions_dir};
@@ -179,7 +180,20 @@ fn prepare(options: &RunOptions) -> Result<Prepared, String> {
 }
 
 /// Runs the pipeline; returns the exit code (0 only when the execution succeeded).
+/// SIGINT (Ctrl-C), listened to from the start: a signal that arrives while the services start
+/// is then handled (everything stopped) rather than killing the process with its children.
+fn interrupt_signal() -> Result<Signal, String> {
+    signal(SignalKind::interrupt()).map_err(|e| format!("cannot listen for Ctrl-C: {e}"))
+}
+
 pub async fn run(options: RunOptions) -> i32 {
+    let mut interrupt = match interrupt_signal() {
+        Ok(s) => s,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return SETUP_FAILED;
+        }
+    };
     let prepared = match prepare(&options) {
         Ok(p) => p,
         Err(message) => {
@@ -205,7 +219,7 @@ pub async fn run(options: RunOptions) -> i32 {
             return SETUP_FAILED;
         }
     };
-    let code = run_with(&options, &prepared, &services, &mut display).await;
+    let code = run_with(&options, &prepared, &services, &mut display, &mut interrupt).await;
     services.shutdown().await;
     let _ = std::fs::remove_dir_all(&prepared.work_dir);
     code
@@ -216,6 +230,7 @@ async fn run_with(
     prepared: &Prepared,
     services: &Services,
     display: &mut Display,
+    interrupt: &mut Signal,
 ) -> i32 {
     let mut settings = RunSettings::new(
         prepared.stack.clone(),
@@ -236,7 +251,7 @@ async fn run_with(
             tokio::select! {
                 report = &mut run => break report,
                 Some(event) = rx.recv() => display.handle(event),
-                _ = tokio::signal::ctrl_c() => {
+                _ = interrupt.recv() => {
                     display.line("Interrupted: stopping the functions, the training jobs and the local services ...");
                     return INTERRUPTED;
                 }
@@ -422,6 +437,13 @@ async fn training_jobs(services: &Services) -> Vec<TrainingJob> {
 
 /// `sagemaker-cicd services`: the local services alone, until Ctrl-C.
 pub async fn services(project: Option<PathBuf>, json: bool) -> i32 {
+    let mut interrupt = match interrupt_signal() {
+        Ok(s) => s,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return SETUP_FAILED;
+        }
+    };
     let project =
         match Project::locate(project.as_deref()).and_then(|p| p.ensure_venv().map(|()| p)) {
             Ok(p) => p,
@@ -459,7 +481,7 @@ pub async fn services(project: Option<PathBuf>, json: bool) -> i32 {
              events/start-training/happy-path.json`). Ctrl-C stops the services."
         );
     }
-    let _ = tokio::signal::ctrl_c().await;
+    interrupt.recv().await;
     eprintln!("Stopping the local services ...");
     services.shutdown().await;
     let _ = std::fs::remove_dir_all(&work_dir);

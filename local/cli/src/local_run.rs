@@ -179,50 +179,51 @@ fn prepare(options: &RunOptions) -> Result<Prepared, String> {
     })
 }
 
-/// Runs the pipeline; returns the exit code (0 only when the execution succeeded).
 /// SIGINT (Ctrl-C), listened to from the start: a signal that arrives while the services start
 /// is then handled (everything stopped) rather than killing the process with its children.
 fn interrupt_signal() -> Result<Signal, String> {
     signal(SignalKind::interrupt()).map_err(|e| format!("cannot listen for Ctrl-C: {e}"))
 }
 
+/// The exit code of a command, or [`SETUP_FAILED`] with its reason on stderr.
+fn exit_code(result: Result<i32, String>) -> i32 {
+    result.unwrap_or_else(|message| {
+        eprintln!("error: {message}");
+        SETUP_FAILED
+    })
+}
+
+/// The local services, their SageMaker jobs under `work_dir` (removed when they cannot start).
+async fn start_services(project: &Project, work_dir: &Path) -> Result<Services, String> {
+    Services::start(ServicesSettings {
+        venv: project.venv(),
+        work_dir: work_dir.join("sagemaker"),
+        region: REGION.to_owned(),
+    })
+    .await
+    .map_err(|e| {
+        let _ = std::fs::remove_dir_all(work_dir);
+        e.to_string()
+    })
+}
+
+/// Runs the pipeline; returns the exit code (0 only when every execution succeeded).
 pub async fn run(options: RunOptions) -> i32 {
-    let mut interrupt = match interrupt_signal() {
-        Ok(s) => s,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return SETUP_FAILED;
-        }
-    };
-    let prepared = match prepare(&options) {
-        Ok(p) => p,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return SETUP_FAILED;
-        }
-    };
+    exit_code(run_all(options).await)
+}
+
+async fn run_all(options: RunOptions) -> Result<i32, String> {
+    let mut interrupt = interrupt_signal()?;
+    let prepared = prepare(&options)?;
     let mut display = Display::new(options.live, options.json);
     display.line(
         "Starting the local services (moto, the local SageMaker, the local CodePipeline) ...",
     );
-    let services = match Services::start(ServicesSettings {
-        venv: prepared.project.venv(),
-        work_dir: prepared.work_dir.join("sagemaker"),
-        region: REGION.to_owned(),
-    })
-    .await
-    {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            let _ = std::fs::remove_dir_all(&prepared.work_dir);
-            return SETUP_FAILED;
-        }
-    };
+    let services = start_services(&prepared.project, &prepared.work_dir).await?;
     let code = run_with(&options, &prepared, &services, &mut display, &mut interrupt).await;
     services.shutdown().await;
     let _ = std::fs::remove_dir_all(&prepared.work_dir);
-    code
+    Ok(code)
 }
 
 async fn run_with(
@@ -437,36 +438,16 @@ async fn training_jobs(services: &Services) -> Vec<TrainingJob> {
 
 /// `sagemaker-cicd services`: the local services alone, until Ctrl-C.
 pub async fn services(project: Option<PathBuf>, json: bool) -> i32 {
-    let mut interrupt = match interrupt_signal() {
-        Ok(s) => s,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return SETUP_FAILED;
-        }
-    };
-    let project =
-        match Project::locate(project.as_deref()).and_then(|p| p.ensure_venv().map(|()| p)) {
-            Ok(p) => p,
-            Err(message) => {
-                eprintln!("error: {message}");
-                return SETUP_FAILED;
-            }
-        };
+    exit_code(serve(project, json).await)
+}
+
+async fn serve(project: Option<PathBuf>, json: bool) -> Result<i32, String> {
+    let mut interrupt = interrupt_signal()?;
+    let project = Project::locate(project.as_deref())?;
+    project.ensure_venv()?;
     let work_dir =
         std::env::temp_dir().join(format!("sagemaker-cicd-services-{}", std::process::id()));
-    let services = match Services::start(ServicesSettings {
-        venv: project.venv(),
-        work_dir: work_dir.join("sagemaker"),
-        region: REGION.to_owned(),
-    })
-    .await
-    {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return SETUP_FAILED;
-        }
-    };
+    let services = start_services(&project, &work_dir).await?;
     let env = services.env();
     if json {
         let map: BTreeMap<_, _> = env.iter().cloned().collect();
@@ -485,7 +466,7 @@ pub async fn services(project: Option<PathBuf>, json: bool) -> i32 {
     eprintln!("Stopping the local services ...");
     services.shutdown().await;
     let _ = std::fs::remove_dir_all(&work_dir);
-    0
+    Ok(0)
 }
 
 #[cfg(test)]

@@ -352,6 +352,30 @@ fn running(pid: u32) -> bool {
     })
 }
 
+/// The child's exit status, waited for until `deadline` (after a Ctrl-C).
+fn exit_status_by(
+    child: &mut std::process::Child,
+    deadline: std::time::Instant,
+) -> std::process::ExitStatus {
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running after Ctrl-C"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// None of `pids` runs any more (after a moment for the kernel to reap them).
+fn assert_none_running(pids: Vec<u32>) {
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let left: Vec<u32> = pids.into_iter().filter(|p| running(*p)).collect();
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+}
+
 #[test]
 fn ctrl_c_stops_the_run_and_leaves_no_process_behind() {
     use std::io::{BufRead, BufReader};
@@ -402,19 +426,11 @@ fn ctrl_c_stops_the_run_and_leaves_no_process_behind() {
         "moto, functions and a training job: {before:?}"
     );
     unsafe { libc::kill(pid as i32, libc::SIGINT) };
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "still running after Ctrl-C");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = exit_status_by(&mut child, deadline);
     assert_eq!(status.code(), Some(130));
     let rest: Vec<String> = lines.try_iter().collect();
     assert!(rest.iter().any(|l| l.contains("Interrupted")), "{rest:#?}");
-    std::thread::sleep(Duration::from_millis(500));
-    let left: Vec<u32> = before.into_iter().filter(|p| running(*p)).collect();
-    assert!(left.is_empty(), "processes left behind: {left:?}");
+    assert_none_running(before);
     let _ = std::fs::remove_dir_all(repo);
 }
 
@@ -455,17 +471,9 @@ fn services_start_alone_answer_and_stop_on_ctrl_c() {
     assert!(!before.is_empty(), "moto runs below the CLI");
     unsafe { libc::kill(pid as i32, libc::SIGINT) };
     let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "still running after Ctrl-C");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = exit_status_by(&mut child, deadline);
     assert!(status.success(), "{status}");
-    std::thread::sleep(Duration::from_millis(500));
-    let left: Vec<u32> = before.into_iter().filter(|p| running(*p)).collect();
-    assert!(left.is_empty(), "processes left behind: {left:?}");
+    assert_none_running(before);
 }
 
 #[test]

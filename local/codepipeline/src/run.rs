@@ -135,10 +135,6 @@ impl ExecutionReport {
     pub fn succeeded(&self) -> bool {
         self.status == ExecutionStatus::Succeeded.as_str()
     }
-
-    pub fn action(&self, name: &str) -> Option<&ActionReport> {
-        self.actions.iter().find(|a| a.action == name)
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -234,10 +230,6 @@ impl<'a> LocalPipeline<'a> {
             s3,
             hosts: tokio::sync::Mutex::new(HashMap::new()),
         }
-    }
-
-    pub fn stack(&self) -> &Stack {
-        &self.settings.stack
     }
 
     /// Runs one execution on the working tree of `model_repo` (as if it had been pushed) to its
@@ -486,6 +478,8 @@ impl<'a> LocalPipeline<'a> {
             }
         }
         let updated = SystemTime::now();
+        // The action's latest summary: the final one, else the last one a token came with.
+        let mut summary = None;
         self.with_action(execution_id, &action_id, |a| {
             a.status = outcome.status;
             a.updated = updated;
@@ -497,14 +491,7 @@ impl<'a> LocalPipeline<'a> {
             if outcome.external_id.is_some() {
                 a.external_id = outcome.external_id.clone();
             }
-        });
-        let summary = outcome.summary.clone().or_else(|| {
-            let store = lock(&self.services.store);
-            store
-                .executions
-                .get(execution_id)
-                .and_then(|e| e.actions.iter().find(|a| a.id == action_id))
-                .and_then(|a| a.summary.clone())
+            summary = a.summary.clone();
         });
         let _ = progress.send(Progress::ActionFinished {
             stage: stage.to_owned(),

@@ -1,357 +1,213 @@
-//! A stand-in for CodePipeline's side of the functions, on loopback (awsJson1_1, as the SDKs
-//! speak it): the job-result calls every Lambda action ends with (moto has none), recorded per
-//! job so that a run that never reports is detected, and the two reads of notify
-//! (GetPipelineExecution, ListActionExecutions), answered with a plausible five-stage run.
+//! CodePipeline's side of the functions: the local run's CodePipeline API
+//! (`local_codepipeline::ApiServer`), with its checks (an unknown job, a second result for one
+//! job, the documented limits). Every job is registered before its invocation, so a run that
+//! never reports, or reports twice, is detected; notify's executions get a plausible five-stage
+//! run for GetPipelineExecution and ListActionExecutions to read.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::BTreeMap;
+use std::sync::{Arc, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use local_codepipeline::{
+    ActionExecution, ActionStatus, ApiServer, Execution, ExecutionStatus, Job, JobResult, Revision,
+    SharedStore, Store,
+};
+use serde_json::Value;
 
-/// What a job reported.
-#[derive(Debug, Clone, PartialEq)]
-pub enum JobResult {
-    Success {
-        variables: HashMap<String, String>,
-        continuation_token: Option<String>,
-    },
-    Failure {
-        message: String,
-    },
+pub struct BenchCodePipeline {
+    store: SharedStore,
+    api: ApiServer,
 }
 
-#[derive(Default)]
-struct State {
-    results: Mutex<HashMap<String, Vec<JobResult>>>,
-}
-
-pub struct FakeCodePipeline {
-    url: String,
-    state: Arc<State>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FakeCodePipeline {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-impl FakeCodePipeline {
-    pub async fn start() -> std::io::Result<FakeCodePipeline> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-        let url = format!("http://{}", listener.local_addr()?);
-        let state = Arc::new(State::default());
-        let shared = state.clone();
-        let router = Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
-            let state = shared.clone();
-            async move { answer(&state, &headers, &body) }
-        });
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        Ok(FakeCodePipeline { url, state, server })
+impl BenchCodePipeline {
+    pub async fn start() -> std::io::Result<BenchCodePipeline> {
+        let store = SharedStore::default();
+        let api = ApiServer::start(Arc::clone(&store)).await?;
+        Ok(BenchCodePipeline { store, api })
     }
 
-    pub fn endpoint_url(&self) -> &str {
-        &self.url
+    pub fn endpoint_url(&self) -> String {
+        self.api.endpoint_url()
     }
 
-    /// Every result reported for `job_id`, in order.
-    pub fn results(&self, job_id: &str) -> Vec<JobResult> {
-        self.state
-            .results
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(job_id)
-            .cloned()
-            .unwrap_or_default()
-    }
-}
-
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/x-amz-json-1.1")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-fn error(kind: &str, message: &str) -> Response {
-    json_response(
-        StatusCode::BAD_REQUEST,
-        &json!({"__type": kind, "message": message}),
-    )
-}
-
-fn answer(state: &State, headers: &HeaderMap, body: &[u8]) -> Response {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let Ok(input) = serde_json::from_slice::<Value>(body) else {
-        return error("SerializationException", "the body is not JSON");
-    };
-    let operation = target
-        .strip_prefix("CodePipeline_20150709.")
-        .unwrap_or(target);
-    match operation {
-        "PutJobSuccessResult" | "PutJobFailureResult" => {
-            let Some(job_id) = input["jobId"].as_str() else {
-                return error("ValidationException", "jobId is required");
-            };
-            let result = record(operation, &input);
-            state
-                .results
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry(job_id.to_owned())
-                .or_default()
-                .push(result);
-            json_response(StatusCode::OK, &json!({}))
+    /// Makes what `event` is about known before it is delivered: its CodePipeline job, or (an
+    /// EventBridge event for notify) its pipeline execution.
+    pub fn expect(&self, event: &Value) {
+        let mut store = self.store();
+        if let Some(id) = event["CodePipeline.job"]["id"].as_str() {
+            store.jobs.insert(id.to_owned(), Job::default());
+        } else {
+            let detail = &event["detail"];
+            let id = detail["execution-id"].as_str().unwrap_or_default();
+            let pipeline = detail["pipeline"].as_str().unwrap_or_default();
+            store
+                .executions
+                .insert(id.to_owned(), sample_execution(pipeline, id));
         }
-        "GetPipelineExecution" => json_response(
-            StatusCode::OK,
-            &pipeline_execution(
-                input["pipelineName"].as_str().unwrap_or_default(),
-                input["pipelineExecutionId"].as_str().unwrap_or_default(),
-            ),
-        ),
-        "ListActionExecutions" => json_response(
-            StatusCode::OK,
-            &action_executions(
-                input["filter"]["pipelineExecutionId"]
-                    .as_str()
-                    .unwrap_or_default(),
-            ),
-        ),
-        other => error(
-            "UnknownOperationException",
-            &format!("the bench's CodePipeline does not serve `{other}`"),
-        ),
     }
-}
 
-fn record(operation: &str, input: &Value) -> JobResult {
-    if operation == "PutJobFailureResult" {
-        return JobResult::Failure {
-            message: input["failureDetails"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        };
+    fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
-    let variables = input["outputVariables"]
-        .as_object()
-        .map(|vars| {
-            vars.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
-    JobResult::Success {
-        variables,
-        continuation_token: input["continuationToken"].as_str().map(str::to_owned),
+
+    /// The result `job_id` reported, and how many more it tried to report (refused).
+    pub fn result(&self, job_id: &str) -> (Option<JobResult>, u32) {
+        self.store()
+            .jobs
+            .get(job_id)
+            .map_or((None, 0), |job| (job.result.clone(), job.refused))
     }
 }
 
 /// 2026-11-20T09:12:03Z, when the sample events' executions start.
-const START: i64 = 1_795_165_923;
+const START: u64 = 1_795_165_923;
 const COMMIT: &str = "9f2c1e4d0b7a5c3e1f2a4b6c8d0e1f2a3b4c5d6e";
-const REPOSITORY: &str = "example-org/churn-model";
+const MESSAGE: &str = "Raise max_depth to 7 and add the tenure feature";
 
-fn pipeline_execution(pipeline: &str, execution_id: &str) -> Value {
-    json!({"pipelineExecution": {
-        "pipelineName": pipeline,
-        "pipelineVersion": 3,
-        "pipelineExecutionId": execution_id,
-        "status": "Succeeded",
-        "executionMode": "SUPERSEDED",
-        "executionType": "STANDARD",
-        "artifactRevisions": [{
-            "name": "SourceOutput",
-            "revisionId": COMMIT,
-            "revisionSummary": "{\"ProviderType\":\"GitHub\",\"CommitMessage\":\"Raise max_depth to 7 and add the tenure feature\"}",
-            "revisionUrl": format!("https://github.com/{REPOSITORY}/commit/{COMMIT}"),
-            "created": START - 82,
-        }],
-        "trigger": {"triggerType": "CloudWatchEvent", "triggerDetail": "arn:aws:events:us-east-1:123456789012:rule/push"},
-    }})
+fn at(offset: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(START + offset)
+}
+
+fn vars(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
 }
 
 fn action(
-    execution_id: &str,
     (stage, name, category, provider): (&str, &str, &str, &str),
-    (start, end): (i64, i64),
-    variables: Value,
+    (start, end): (u64, u64),
+    output_variables: BTreeMap<String, String>,
     summary: &str,
-) -> Value {
-    json!({
-        "pipelineExecutionId": execution_id,
-        "actionExecutionId": format!("{execution_id}-{stage}"),
-        "pipelineVersion": 3,
-        "stageName": stage,
-        "actionName": name,
-        "startTime": START + start,
-        "lastUpdateTime": START + end,
-        "status": "Succeeded",
-        "input": {
-            "actionTypeId": {"category": category, "owner": "AWS", "provider": provider, "version": "1"},
-            "configuration": {},
-            "resolvedConfiguration": {},
-        },
-        "output": {
-            "executionResult": {"externalExecutionSummary": summary},
-            "outputVariables": variables,
-        },
-    })
+) -> ActionExecution {
+    ActionExecution {
+        id: format!("{stage}-1"),
+        stage: stage.to_owned(),
+        action: name.to_owned(),
+        category: category.to_owned(),
+        owner: "AWS".to_owned(),
+        provider: provider.to_owned(),
+        version: "1".to_owned(),
+        namespace: None,
+        configuration: BTreeMap::new(),
+        resolved_configuration: BTreeMap::new(),
+        input_artifacts: Vec::new(),
+        output_artifacts: Vec::new(),
+        started: at(start),
+        updated: at(end),
+        status: ActionStatus::Succeeded,
+        summary: (!summary.is_empty()).then(|| summary.to_owned()),
+        percent: None,
+        external_id: None,
+        error: None,
+        output_variables,
+    }
 }
 
-fn action_executions(execution_id: &str) -> Value {
+/// A succeeded run of the five stages, as the README's sample email shows it.
+fn sample_execution(pipeline: &str, execution_id: &str) -> Execution {
     let training = "sagemaker-cicd-churn-sklearn-9f2c1e4-5d21a7b0";
     let tuning = "sagemaker-cicd-9f2c1e4-5d21a7b0";
     let best = "sagemaker-cicd-9f2c1e4-5d21a7b0-007-1c9e04f2";
-    let details = vec![
+    let actions = vec![
         action(
-            execution_id,
             ("Source", "Source", "Source", "CodeStarSourceConnection"),
             (0, 4),
-            json!({
-                "AuthorDate": "2026-11-20T09:10:41Z",
-                "BranchName": "main",
-                "CommitId": COMMIT,
-                "CommitMessage": "Raise max_depth to 7 and add the tenure feature",
-                "FullRepositoryName": REPOSITORY,
-            }),
+            vars(&[
+                ("AuthorDate", "2026-11-20T09:10:41Z".into()),
+                ("BranchName", "main".into()),
+                ("CommitId", COMMIT.into()),
+                ("CommitMessage", MESSAGE.into()),
+                ("FullRepositoryName", "example-org/churn-model".into()),
+            ]),
             "GitHub",
         ),
         action(
-            execution_id,
             ("Build", "Build", "Build", "CodeBuild"),
             (5, 166),
-            json!({"SOURCE_DIR_URI": "s3://sagemaker-cicd-artifacts/source/9f2c1e4/sourcedir.tar.gz"}),
+            vars(&[(
+                "SOURCE_DIR_URI",
+                "s3://sagemaker-cicd-artifacts/source/9f2c1e4/sourcedir.tar.gz".into(),
+            )]),
             "",
         ),
         action(
-            execution_id,
             ("Train", "StartTraining", "Invoke", "Lambda"),
             (167, 170),
-            json!({
-                "TrainingJobName": training,
-                "TrainingJobArn": format!("arn:aws:sagemaker:us-east-1:123456789012:training-job/{training}"),
-                "CommitId": COMMIT,
-            }),
+            vars(&[
+                ("TrainingJobName", training.into()),
+                (
+                    "TrainingJobArn",
+                    format!("arn:aws:sagemaker:us-east-1:123456789012:training-job/{training}"),
+                ),
+                ("CommitId", COMMIT.into()),
+            ]),
             &format!("Started training job {training} (ml.m4.xlarge) for commit 9f2c1e4"),
         ),
         action(
-            execution_id,
             ("Tune", "TrainAndTune", "Invoke", "Lambda"),
             (171, 4431),
-            json!({
-                "TuningJobName": tuning,
-                "CandidateTrainingJobName": best,
-                "ObjectiveMetricName": "validation:auc",
-                "ObjectiveMetricValue": "0.9134",
-                "ModelArtifactsUri": format!("s3://sagemaker-cicd-artifacts/models/{best}/output/model.tar.gz"),
-            }),
+            vars(&[
+                ("TuningJobName", tuning.into()),
+                ("CandidateTrainingJobName", best.into()),
+                ("ObjectiveMetricName", "validation:auc".into()),
+                ("ObjectiveMetricValue", "0.9134".into()),
+                (
+                    "ModelArtifactsUri",
+                    format!("s3://sagemaker-cicd-artifacts/models/{best}/output/model.tar.gz"),
+                ),
+            ]),
             &format!("Best model of tuning job {tuning}: {best} with validation:auc = 0.9134"),
         ),
         action(
-            execution_id,
             ("Evaluate", "Evaluate", "Invoke", "Lambda"),
             (4432, 4444),
-            json!({
-                "Verdict": "Passed",
-                "MetricsSummary": "test:accuracy 0.9215 >= 0.9000 pass",
-                "ModelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/example-org-churn-model/3",
-            }),
+            vars(&[
+                ("Verdict", "Passed".into()),
+                ("MetricsSummary", "test:accuracy 0.9215 >= 0.9000 pass".into()),
+                (
+                    "ModelPackageArn",
+                    "arn:aws:sagemaker:us-east-1:123456789012:model-package/example-org-churn-model/3"
+                        .into(),
+                ),
+            ]),
             "Passed (Approved)",
         ),
     ];
-    json!({"actionExecutionDetails": details})
+    Execution {
+        id: execution_id.to_owned(),
+        pipeline: pipeline.to_owned(),
+        region: "us-east-1".to_owned(),
+        status: ExecutionStatus::Succeeded,
+        status_summary: None,
+        started: at(0),
+        updated: at(4444),
+        revision: Revision {
+            artifact: "SourceOutput".to_owned(),
+            revision_id: COMMIT.to_owned(),
+            message: MESSAGE.to_owned(),
+            created: Some(at(0) - Duration::from_secs(82)),
+        },
+        actions,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn headers(target: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-amz-target", target.parse().unwrap());
-        headers
-    }
-
-    #[test]
-    fn job_results_are_recorded_per_job() {
-        let state = State::default();
-        let ok = answer(
-            &state,
-            &headers("CodePipeline_20150709.PutJobSuccessResult"),
-            br#"{"jobId":"j1","outputVariables":{"A":"1"}}"#,
-        );
-        assert_eq!(ok.status(), StatusCode::OK);
-        answer(
-            &state,
-            &headers("CodePipeline_20150709.PutJobSuccessResult"),
-            br#"{"jobId":"j2","continuationToken":"t"}"#,
-        );
-        answer(
-            &state,
-            &headers("CodePipeline_20150709.PutJobFailureResult"),
-            br#"{"jobId":"j2","failureDetails":{"type":"JobFailed","message":"boom"}}"#,
-        );
-        let results = state.results.lock().unwrap();
-        assert_eq!(
-            results["j1"],
-            [JobResult::Success {
-                variables: HashMap::from([("A".to_owned(), "1".to_owned())]),
-                continuation_token: None
-            }]
-        );
-        assert_eq!(results["j2"].len(), 2);
-        assert_eq!(
-            results["j2"][1],
-            JobResult::Failure {
-                message: "boom".into()
-            }
-        );
-    }
-
-    #[test]
-    fn unknown_operations_and_bad_bodies_are_refused() {
-        let state = State::default();
-        let refused = answer(
-            &state,
-            &headers("CodePipeline_20150709.DeletePipeline"),
-            b"{}",
-        );
-        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
-        let bad = answer(
-            &state,
-            &headers("CodePipeline_20150709.PutJobSuccessResult"),
-            b"{",
-        );
-        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-        let no_job = answer(
-            &state,
-            &headers("CodePipeline_20150709.PutJobSuccessResult"),
-            b"{}",
-        );
-        assert_eq!(no_job.status(), StatusCode::BAD_REQUEST);
-    }
-
-    #[test]
-    fn the_execution_reads_echo_the_execution_id() {
-        let execution = pipeline_execution("p", "e-1");
-        assert_eq!(execution["pipelineExecution"]["pipelineExecutionId"], "e-1");
-        let actions = action_executions("e-1");
-        let details = actions["actionExecutionDetails"].as_array().unwrap();
-        assert_eq!(details.len(), 5);
-        assert!(details.iter().all(|d| d["pipelineExecutionId"] == "e-1"));
+    #[tokio::test]
+    async fn jobs_and_executions_are_known_once_expected() {
+        let cp = BenchCodePipeline::start().await.unwrap();
+        cp.expect(&serde_json::json!({"CodePipeline.job": {"id": "j1"}}));
+        assert!(cp.store().jobs.contains_key("j1"));
+        assert_eq!(cp.result("j1"), (None, 0));
+        assert_eq!(cp.result("unknown"), (None, 0));
+        cp.expect(&serde_json::json!({"detail": {"pipeline": "p", "execution-id": "e-1"}}));
+        let store = cp.store();
+        let execution = &store.executions["e-1"];
+        assert_eq!(execution.pipeline, "p");
+        assert_eq!(execution.actions.len(), 5);
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use lambda_host::{Invocation, LambdaHost};
 
-use crate::codepipeline::FakeCodePipeline;
+use crate::codepipeline::BenchCodePipeline;
 use crate::report::Own;
 use crate::scenario::Scenario;
 use crate::stats;
@@ -20,10 +20,11 @@ static INVOCATIONS: AtomicU64 = AtomicU64::new(1);
 pub async fn invoke(
     host: &LambdaHost,
     scenario: &Scenario,
-    codepipeline: &FakeCodePipeline,
+    codepipeline: &BenchCodePipeline,
 ) -> Result<(Invocation, Option<String>), String> {
     let n = INVOCATIONS.fetch_add(1, Ordering::Relaxed);
     let (event, id) = scenario.event(n);
+    codepipeline.expect(&event);
     let invocation = host.invoke(event).await.map_err(|e| {
         format!(
             "{} ({}): the invocation broke: {e}",
@@ -64,7 +65,7 @@ pub async fn start(scenario: &Scenario, endpoints: &Endpoints) -> Result<LambdaH
 pub async fn prime(
     scenario: &Scenario,
     endpoints: &Endpoints,
-    codepipeline: &FakeCodePipeline,
+    codepipeline: &BenchCodePipeline,
     count: usize,
 ) -> Result<(), String> {
     let host = start(scenario, endpoints).await?;
@@ -89,7 +90,7 @@ pub struct Cold {
 pub async fn cold_starts(
     scenarios: &[&Scenario],
     endpoints: &Endpoints,
-    codepipeline: &FakeCodePipeline,
+    codepipeline: &BenchCodePipeline,
     count: usize,
     logs: Option<&Path>,
 ) -> Result<Vec<Cold>, String> {
@@ -136,7 +137,7 @@ fn progress(scenarios: &[&Scenario], what: &str, done: usize, count: usize) {
 pub async fn warm(
     scenario: &Scenario,
     endpoints: &Endpoints,
-    codepipeline: &FakeCodePipeline,
+    codepipeline: &BenchCodePipeline,
     warmup: usize,
     count: usize,
 ) -> Result<Vec<Duration>, String> {
@@ -160,7 +161,7 @@ pub async fn warm(
 pub async fn breakdown(
     scenario: &Scenario,
     proxies: &Proxies,
-    codepipeline: &FakeCodePipeline,
+    codepipeline: &BenchCodePipeline,
     warmup: usize,
     count: usize,
 ) -> Result<Own, String> {

@@ -8,8 +8,9 @@ use std::time::Duration;
 use lambda_host::{FunctionSpec, Invocation};
 use serde_json::Value;
 
-use crate::codepipeline::{FakeCodePipeline, JobResult};
+use crate::codepipeline::BenchCodePipeline;
 use crate::world::{BUCKET, CANDIDATE_JOB, Endpoints, SLEEPING_JOB, SOURCE_KEY, World};
+use local_codepipeline::JobResult;
 
 pub const FUNCTIONS: [&str; 4] = ["start-training", "train-and-tune", "evaluate", "notify"];
 
@@ -223,7 +224,7 @@ impl Scenario {
     /// Whether the invocation did its job; the error says what happened instead.
     pub fn check(
         &self,
-        codepipeline: &FakeCodePipeline,
+        codepipeline: &BenchCodePipeline,
         id: &str,
         invocation: &Invocation,
     ) -> Result<Option<String>, String> {
@@ -234,32 +235,36 @@ impl Scenario {
                 Err(error) => Err(format!("notify failed: {error}")),
             };
         }
-        let results = codepipeline.results(id);
-        match results.as_slice() {
-            [] => Err(format!(
+        match codepipeline.result(id) {
+            (None, _) => Err(format!(
                 "job {id} reported no result (the function answered {:?})",
                 invocation.response
             )),
-            [JobResult::Failure { message }] => {
+            (Some(first), refused @ 1..) => Err(format!(
+                "job {id} reported {} results instead of one; the first: {first:?}",
+                refused + 1
+            )),
+            (Some(JobResult::Failure { message, .. }), _) => {
                 Err(format!("job {id} reported a failure: {message}"))
             }
-            [
-                JobResult::Success {
+            (
+                Some(JobResult::Success {
                     continuation_token: Some(token),
                     ..
-                },
-            ] if self.expect == Expect::InProgress => Ok(Some(token.clone())),
-            [
-                JobResult::Success {
+                }),
+                _,
+            ) if self.expect == Expect::InProgress => Ok(Some(token)),
+            (
+                Some(JobResult::Success {
                     continuation_token: None,
-                    variables,
-                },
-            ] if self.expect == Expect::Done => Ok(variables.get("TrainingJobName").cloned()),
-            [one] => Err(format!("job {id} reported an unexpected result: {one:?}")),
-            many => Err(format!(
-                "job {id} reported {} results instead of one: {many:?}",
-                many.len()
-            )),
+                    output_variables,
+                    ..
+                }),
+                _,
+            ) if self.expect == Expect::Done => {
+                Ok(output_variables.get("TrainingJobName").cloned())
+            }
+            (Some(one), _) => Err(format!("job {id} reported an unexpected result: {one:?}")),
         }
     }
 }

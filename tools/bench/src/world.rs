@@ -1,6 +1,6 @@
 //! The local services the functions talk to during the benchmark: a moto server (S3, SNS, the
 //! Model Registry, and SageMaker's CreateTrainingJob for start-training), a local SageMaker (the
-//! training jobs train-and-tune and evaluate read), and the bench's stand-in for CodePipeline.
+//! training jobs train-and-tune and evaluate read), and the local run's CodePipeline API.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -12,7 +12,7 @@ use aws_sdk_sagemaker::types::{
 use local_sagemaker::{ImageCommands, ImageRule, LocalSageMaker, Settings};
 use test_support::MotoServer;
 
-use crate::codepipeline::FakeCodePipeline;
+use crate::codepipeline::BenchCodePipeline;
 use crate::proxy::TimingProxy;
 
 pub const BUCKET: &str = "sagemaker-cicd-artifacts";
@@ -38,7 +38,7 @@ pub struct World {
     pub root: PathBuf,
     pub moto: MotoServer,
     pub sagemaker: LocalSageMaker,
-    pub codepipeline: FakeCodePipeline,
+    pub codepipeline: BenchCodePipeline,
     pub topic_arn: String,
     /// `s3://.../model.tar.gz` of [`CANDIDATE_JOB`].
     pub candidate_artifacts: String,
@@ -108,9 +108,9 @@ impl World {
         create_job(&client, CANDIDATE_JOB, METRICS_IMAGE).await?;
         let candidate_artifacts = wait_until_completed(&client, CANDIDATE_JOB).await?;
 
-        let codepipeline = FakeCodePipeline::start()
+        let codepipeline = BenchCodePipeline::start()
             .await
-            .map_err(|e| format!("cannot serve the CodePipeline stand-in: {e}"))?;
+            .map_err(|e| format!("cannot serve the local CodePipeline API: {e}"))?;
         Ok(World {
             root: root.to_owned(),
             moto,
@@ -126,7 +126,7 @@ impl World {
         Endpoints {
             moto: self.moto.endpoint_url(),
             sagemaker: self.sagemaker.endpoint_url(),
-            codepipeline: self.codepipeline.endpoint_url().to_owned(),
+            codepipeline: self.codepipeline.endpoint_url(),
         }
     }
 

@@ -15,6 +15,7 @@ use tracing::info;
 
 use crate::gate::{self, Gate, Inference};
 use crate::registry::{self, METRIC_PREFIX, Registration};
+use crate::serving;
 use crate::settings::Settings;
 use crate::verdict::{self, Candidate};
 
@@ -145,13 +146,23 @@ pub async fn handle(
                 "the candidate has no TrainingImage to serve with: set Inference.Image in {path}"
             ))
         })?;
+    // The package is registered, and so served, in the region of the function's SageMaker client.
+    let region = sagemaker.config().region().ok_or_else(|| {
+        JobError::system("the function has no AWS region to register the model in")
+    })?;
+    let environment = serving::environment(
+        &decision.inference.environment,
+        described.hyper_parameters(),
+        region.as_ref(),
+    )
+    .map_err(|e| e.to_job_error(&settings.candidate_training_job_name, path))?;
     let arn = registry::register(
         sagemaker,
         Registration {
             group: &group,
             image: &image,
             model_data_url: &settings.model_artifacts_uri,
-            environment: &decision.inference.environment,
+            environment: &environment,
             content_types: &decision.inference.content_types,
             response_types: &decision.inference.response_types,
             approval: decision.approval.clone(),

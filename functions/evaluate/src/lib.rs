@@ -3,6 +3,7 @@
 pub mod gate;
 pub mod handler;
 pub mod registry;
+pub mod serving;
 pub mod settings;
 pub mod verdict;
 

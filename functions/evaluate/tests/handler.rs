@@ -1,11 +1,13 @@
 //! evaluate against scripted SageMaker, S3 and CodePipeline: every verdict ends in exactly one
 //! job result, and a passing model is registered once.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_codepipeline::types::FailureType;
 use aws_sdk_sagemaker::Client as SageMaker;
+use aws_sdk_sagemaker::config::Region;
 use aws_sdk_sagemaker::error::ErrorMetadata;
 use aws_sdk_sagemaker::operation::create_model_package::{
     CreateModelPackageInput, CreateModelPackageOutput,
@@ -28,6 +30,8 @@ const PACKAGE: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package/sa
 const APPROVED: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package/sagemaker-cicd-example-org-churn-model/2";
 const IMAGE: &str =
     "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3";
+/// The commit's code, as the Build action uploaded it and the training job ran it.
+const SOURCE_DIR: &str = "s3://sagemaker-cicd-artifacts/source/9f2c1e4d0b7a5c3e1f2a4b6c8d0e1f2a3b4c5d6e/sourcedir.tar.gz";
 
 const GATE: &str = r#"{
   "Conditions": [
@@ -50,6 +54,13 @@ fn event(name: &str) -> Value {
     .unwrap()
 }
 
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 /// `event` with one key of its UserParameters set, as the template's parameters would set it.
 fn with_parameter(mut event: Value, key: &str, value: Value) -> Value {
     let configuration =
@@ -61,7 +72,23 @@ fn with_parameter(mut event: Value, key: &str, value: Value) -> Value {
     event
 }
 
+/// A script-mode candidate: its code in `sagemaker_submit_directory`, as trainingjob.json passes it.
 fn candidate(test_accuracy: f32) -> Rule {
+    candidate_with(
+        test_accuracy,
+        &[
+            ("sagemaker_program", "train.py"),
+            ("sagemaker_submit_directory", SOURCE_DIR),
+            ("max_depth", "5"),
+        ],
+    )
+}
+
+fn candidate_with(test_accuracy: f32, hyperparameters: &[(&str, &str)]) -> Rule {
+    let hyperparameters: HashMap<String, String> = hyperparameters
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     mock!(SageMaker::describe_training_job).then_output(move || {
         DescribeTrainingJobOutput::builder()
             .training_job_name("candidate")
@@ -71,6 +98,7 @@ fn candidate(test_accuracy: f32) -> Rule {
                     .training_input_mode(TrainingInputMode::File)
                     .build(),
             )
+            .set_hyper_parameters(Some(hyperparameters.clone()))
             .final_metric_data_list(
                 MetricData::builder()
                     .metric_name("test:accuracy")
@@ -162,7 +190,18 @@ fn registry(group_exists: bool) -> Registry {
 }
 
 async fn invoke(event: Value, gate: Option<&str>, rules: &[&Rule]) -> Results {
-    let sagemaker = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, rules);
+    invoke_in("us-east-1", event, gate, rules).await
+}
+
+/// `invoke` with the function's SDK configuration in `region`.
+async fn invoke_in(
+    region: &'static str,
+    event: Value,
+    gate: Option<&str>,
+    rules: &[&Rule],
+) -> Results {
+    let sagemaker = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, rules, |conf| conf
+        .region(Region::new(region)));
     let mut files = vec![("configuration/trainingjob.json", "{}")];
     if let Some(gate) = gate {
         files.push(("configuration/evaluation.json", gate));
@@ -212,9 +251,15 @@ async fn a_passing_model_is_registered_with_its_metrics_and_lineage() {
             "s3://sagemaker-cicd-artifacts/models/sagemaker-cicd-9f2c1e4-5d41402a-004-0f1e2d3c/output/model.tar.gz"
         )
     );
+    // Script mode: the framework container gets the commit's code, which model.tar.gz lacks.
     assert_eq!(
-        container.environment().unwrap()["SAGEMAKER_PROGRAM"],
-        "inference.py"
+        container.environment(),
+        Some(&env(&[
+            ("SAGEMAKER_PROGRAM", "inference.py"),
+            ("SAGEMAKER_SUBMIT_DIRECTORY", SOURCE_DIR),
+            ("SAGEMAKER_REGION", "us-east-1"),
+            ("SAGEMAKER_CONTAINER_LOG_LEVEL", "20"),
+        ]))
     );
     let meta = input.customer_metadata_properties().unwrap();
     assert_eq!(meta["metric:test:accuracy"], "0.9449999928474426");
@@ -226,6 +271,91 @@ async fn a_passing_model_is_registered_with_its_metrics_and_lineage() {
     assert_eq!(
         meta["pipeline:training-job"],
         "sagemaker-cicd-9f2c1e4-5d41402a-004-0f1e2d3c"
+    );
+}
+
+#[tokio::test]
+async fn the_serving_environment_comes_from_the_job_and_the_functions_region() {
+    let gate = r#"{"Conditions": [{"Metric": "test:accuracy", "Operator": ">=", "Threshold": 0.9}],
+                   "Inference": {"Environment": {"SAGEMAKER_PROGRAM": "inference.py",
+                                                 "SAGEMAKER_CONTAINER_LOG_LEVEL": "10"}}}"#;
+    // The SageMaker Python SDK JSON-encodes hyperparameter values.
+    let encoded = format!("\"{SOURCE_DIR}\"");
+    let c = candidate_with(0.95, &[("sagemaker_submit_directory", &encoded)]);
+    let r = registry(true);
+    invoke_in(
+        "eu-west-1",
+        event("untuned-candidate"),
+        Some(gate),
+        &[&c, &r.group, &r.create],
+    )
+    .await
+    .only_done();
+    let created = r.created.lock().unwrap();
+    let container = &created[0].inference_specification().unwrap().containers()[0];
+    assert_eq!(
+        container.environment(),
+        Some(&env(&[
+            ("SAGEMAKER_PROGRAM", "inference.py"),
+            ("SAGEMAKER_SUBMIT_DIRECTORY", SOURCE_DIR),
+            ("SAGEMAKER_REGION", "eu-west-1"),
+            ("SAGEMAKER_CONTAINER_LOG_LEVEL", "10"),
+        ]))
+    );
+}
+
+#[tokio::test]
+async fn script_mode_without_the_code_of_the_job_is_not_registered() {
+    let gate = r#"{"Conditions": [{"Metric": "test:accuracy", "Operator": ">=", "Threshold": 0.9}],
+                   "Inference": {"Environment": {"SAGEMAKER_PROGRAM": "inference.py"}}}"#;
+    // A training image that needs no code, or a trainingjob.json that forgot it.
+    let c = candidate_with(0.95, &[("max_depth", "5")]);
+    let r = registry(true);
+    let (kind, message) = invoke(
+        event("untuned-candidate"),
+        Some(gate),
+        &[&c, &r.group, &r.create_group, &r.create],
+    )
+    .await
+    .only_failure();
+    assert_eq!(kind, FailureType::ConfigurationError);
+    assert_eq!(
+        message,
+        "cannot register the model of sagemaker-cicd-churn-sklearn-9f2c1e4-3452f8ac for serving: \
+         Inference.Environment of configuration/evaluation.json sets SAGEMAKER_PROGRAM, so the \
+         serving container needs the inference code, which model.tar.gz does not hold, and the \
+         training job has no `sagemaker_submit_directory` hyperparameter. Set \
+         SAGEMAKER_SUBMIT_DIRECTORY (the s3:// URI of the code's .tar.gz) in \
+         Inference.Environment of configuration/evaluation.json, or pass \
+         `\"sagemaker_submit_directory\": \"${SourceDir}\"` in the HyperParameters of \
+         configuration/trainingjob.json"
+    );
+    assert_eq!(
+        (
+            r.group.num_calls(),
+            r.create_group.num_calls(),
+            r.create.num_calls()
+        ),
+        (0, 0, 0)
+    );
+
+    // Naming the code in evaluation.json serves it without the hyperparameter.
+    let gate = r#"{"Conditions": [{"Metric": "test:accuracy", "Operator": ">=", "Threshold": 0.9}],
+                   "Inference": {"Environment": {"SAGEMAKER_PROGRAM": "inference.py",
+                                                 "SAGEMAKER_SUBMIT_DIRECTORY": "s3://models/code.tar.gz"}}}"#;
+    let r = registry(true);
+    invoke(
+        event("untuned-candidate"),
+        Some(gate),
+        &[&c, &r.group, &r.create],
+    )
+    .await
+    .only_done();
+    let created = r.created.lock().unwrap();
+    let container = &created[0].inference_specification().unwrap().containers()[0];
+    assert_eq!(
+        container.environment().unwrap()["SAGEMAKER_SUBMIT_DIRECTORY"],
+        "s3://models/code.tar.gz"
     );
 }
 
@@ -455,7 +585,11 @@ async fn without_require_gate_a_model_without_gate_is_registered_pending_and_unc
     );
     let container = &input.inference_specification().unwrap().containers()[0];
     assert_eq!(container.image(), Some(IMAGE));
-    assert_eq!(container.environment(), None);
+    // No Inference, so no SAGEMAKER_PROGRAM: served as the image serves itself.
+    assert_eq!(
+        container.environment(),
+        Some(&env(&[("SAGEMAKER_REGION", "us-east-1")]))
+    );
     let meta = input.customer_metadata_properties().unwrap();
     assert!(
         meta["pipeline:gate"].starts_with("no gate applied"),

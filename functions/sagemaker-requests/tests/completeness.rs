@@ -1,7 +1,9 @@
-//! Every member of every shape the API model reaches from CreateTrainingJobRequest is accepted,
-//! passes the checks when valid, and reaches the body aws-sdk-sagemaker sends.
+//! Every member of every shape the API model reaches from the inputs of the operations the
+//! generator covers (CreateTrainingJob, CreateHyperParameterTuningJob, CreateModel,
+//! CreateEndpointConfig, CreateEndpoint, UpdateEndpoint) is accepted, passes the checks when
+//! valid, serializes back unchanged and reaches the body aws-sdk-sagemaker sends.
 //!
-//! The request is synthesized from `model/shapes.json` (the generator's snapshot of the pinned
+//! Each request is synthesized from `model/shapes.json` (the generator's snapshot of the pinned
 //! botocore model), not from the generated code, so a member the generator dropped, renamed or
 //! failed to convert makes the bodies differ.
 
@@ -12,7 +14,8 @@ use config_file::{Document, JsonPath};
 use regex::Regex;
 use sagemaker_requests::generated::PATTERNS;
 use sagemaker_requests::{
-    CreateHyperParameterTuningJobRequest, CreateTrainingJobRequest, training_job,
+    CreateEndpointConfigInput, CreateEndpointInput, CreateHyperParameterTuningJobRequest,
+    CreateModelInput, CreateTrainingJobRequest, UpdateEndpointInput, Violation, training_job,
 };
 use serde_json::{Map, Value, json};
 
@@ -138,8 +141,21 @@ fn the_snapshot_is_the_pinned_model() {
         model["operations"]["CreateHyperParameterTuningJob"],
         TUNING_INPUT
     );
-    // Structures reachable from both operations, each emitted once.
-    assert_eq!(count_structures(&model), (58, 225));
+    // botocore names the hosting inputs `...Input`, the job inputs `...Request`.
+    for (operation, input) in [
+        ("CreateModel", "CreateModelInput"),
+        ("CreateEndpointConfig", "CreateEndpointConfigInput"),
+        ("CreateEndpoint", "CreateEndpointInput"),
+        ("UpdateEndpoint", "UpdateEndpointInput"),
+    ] {
+        assert_eq!(model["operations"][operation], input);
+    }
+    assert_eq!(model["operations"].as_object().map_or(0, Map::len), 6);
+    // Structures reachable from the six operations, each emitted once, and their members: 58
+    // and 225 for training and tuning alone; the hosting requests (containers, production
+    // variants, data capture, async inference, explainers, deployment configuration) add 47
+    // and 169. A change here means the generator or the pinned model changed what it covers.
+    assert_eq!(count_structures(&model), (105, 394));
 }
 
 fn maximal_document(model: &Value) -> (Value, Document) {
@@ -147,22 +163,6 @@ fn maximal_document(model: &Value) -> (Value, Document) {
     let text = serde_json::to_string_pretty(&request).unwrap_or_default();
     let doc = Document::parse("trainingjob.json", &text).unwrap_or_else(|e| panic!("{e}"));
     (request, doc)
-}
-
-#[test]
-fn every_member_deserializes_passes_the_checks_and_serializes_back() {
-    let model = model();
-    let (request, doc) = maximal_document(&model);
-    let mirror: CreateTrainingJobRequest = doc.deserialize().unwrap_or_else(|e| panic!("{e}"));
-    let mut violations = Vec::new();
-    mirror.check(&mut JsonPath::root(), &mut violations);
-    assert_eq!(
-        violations,
-        vec![],
-        "valid values must pass the model's checks"
-    );
-    let back = serde_json::to_value(&mirror).unwrap_or_default();
-    assert_eq!(back, request, "the mirror keeps every member");
 }
 
 #[test]
@@ -184,65 +184,70 @@ fn the_maximal_request_meets_the_rules_but_one_exclusive_pair() {
     training_job::load(&doc).unwrap_or_else(|e| panic!("{e}"));
 }
 
-#[tokio::test]
-async fn every_member_reaches_the_body_the_sdk_sends() {
-    let model = model();
-    let (mut request, doc) = maximal_document(&model);
-    let mirror: CreateTrainingJobRequest = doc.deserialize().unwrap_or_else(|e| panic!("{e}"));
-
-    let response = http::Response::builder()
-        .status(200)
-        .body(SdkBody::from(
-            r#"{"TrainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/test-job"}"#,
-        ))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (http_client, captured) = capture_request(Some(response));
-    let config = aws_sdk_sagemaker::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKID", "SECRET", None, None, "test"))
-        .http_client(http_client)
-        .build();
-    let client = aws_sdk_sagemaker::Client::from_conf(config);
-    let call = mirror
-        .apply(client.create_training_job())
-        .unwrap_or_else(|e| panic!("{e}"))
-        .training_job_name("test-job");
-    let output = call.send().await.unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(
-        output
-            .training_job_arn()
-            .is_some_and(|arn| arn.ends_with("/test-job"))
-    );
-
-    let sent = captured.expect_request();
-    let body = sent.body().bytes().unwrap_or_default();
-    let body: Value = serde_json::from_slice(body).unwrap_or_else(|e| panic!("{e}"));
-    request["TrainingJobName"] = json!("test-job");
-    assert_eq!(body, request, "the SDK sends exactly what the file says");
+/// A request the tests can check generically: the generated `check` of each input shape.
+trait Mirror: serde::de::DeserializeOwned + serde::Serialize {
+    fn check(&self, path: &mut JsonPath, out: &mut Vec<Violation>);
 }
 
-#[tokio::test]
-async fn every_tuning_member_reaches_the_body_the_sdk_sends() {
-    let model = model();
-    let mut request = synthesize(&model, TUNING_INPUT);
+macro_rules! mirror {
+    ($($shape:ty),* $(,)?) => {
+        $(impl Mirror for $shape {
+            fn check(&self, path: &mut JsonPath, out: &mut Vec<Violation>) {
+                <$shape>::check(self, path, out)
+            }
+        })*
+    };
+}
+
+mirror!(
+    CreateTrainingJobRequest,
+    CreateHyperParameterTuningJobRequest,
+    CreateModelInput,
+    CreateEndpointConfigInput,
+    CreateEndpointInput,
+    UpdateEndpointInput,
+);
+
+/// The maximal request of `input`, parsed as a user's file: it deserializes, passes the model's
+/// checks and serializes back to the same JSON. Returns the JSON and the mirror.
+fn maximal_mirror<M: Mirror>(model: &Value, input: &str, file: &str) -> (Value, M) {
+    let request = synthesize(model, input);
     let text = serde_json::to_string_pretty(&request).unwrap_or_default();
-    let doc = Document::parse("tuning.json", &text).unwrap_or_else(|e| panic!("{e}"));
-    let mirror: CreateHyperParameterTuningJobRequest =
-        doc.deserialize().unwrap_or_else(|e| panic!("{e}"));
+    let doc = Document::parse(file, &text).unwrap_or_else(|e| panic!("{e}"));
+    let mirror: M = doc.deserialize().unwrap_or_else(|e| panic!("{input}: {e}"));
     let mut violations = Vec::new();
     mirror.check(&mut JsonPath::root(), &mut violations);
     assert_eq!(
         violations,
         vec![],
-        "valid values must pass the model's checks"
+        "{input}: valid values must pass the model's checks"
     );
+    let back = serde_json::to_value(&mirror).unwrap_or_default();
+    assert_eq!(back, request, "{input}: the mirror keeps every member");
+    (request, mirror)
+}
+
+/// Proves for the operation whose input is `input` that every member of every nested shape
+/// reaches the body the SDK sends. `send` applies the mirror to the operation's fluent builder,
+/// sets what the pipeline owns (`names`, also expected in the body) and sends it to a client
+/// that answers `response`.
+async fn every_member_reaches_the_sdk<M, F, Fut>(
+    input: &str,
+    file: &str,
+    response: &'static str,
+    names: &[(&str, &str)],
+    send: F,
+) where
+    M: Mirror,
+    F: FnOnce(aws_sdk_sagemaker::Client, M) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let model = model();
+    let (mut request, mirror) = maximal_mirror::<M>(&model, input, file);
 
     let response = http::Response::builder()
         .status(200)
-        .body(SdkBody::from(
-            r#"{"HyperParameterTuningJobArn": "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/t"}"#,
-        ))
+        .body(SdkBody::from(response))
         .unwrap_or_else(|e| panic!("{e}"));
     let (http_client, captured) = capture_request(Some(response));
     let config = aws_sdk_sagemaker::Config::builder()
@@ -252,17 +257,131 @@ async fn every_tuning_member_reaches_the_body_the_sdk_sends() {
         .http_client(http_client)
         .build();
     let client = aws_sdk_sagemaker::Client::from_conf(config);
-    mirror
-        .apply(client.create_hyper_parameter_tuning_job())
-        .unwrap_or_else(|e| panic!("{e}"))
-        .hyper_parameter_tuning_job_name("t")
-        .send()
+    send(client, mirror)
         .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap_or_else(|e| panic!("{input}: {e}"));
 
     let sent = captured.expect_request();
     let body: Value = serde_json::from_slice(sent.body().bytes().unwrap_or_default())
         .unwrap_or_else(|e| panic!("{e}"));
-    request["HyperParameterTuningJobName"] = json!("t");
-    assert_eq!(body, request, "the SDK sends exactly what the file says");
+    for (member, name) in names {
+        request[*member] = json!(name);
+    }
+    assert_eq!(
+        body, request,
+        "{input}: the SDK sends exactly what the file says"
+    );
+}
+
+#[tokio::test]
+async fn every_training_member_reaches_the_body_the_sdk_sends() {
+    // The name is optional in the mirror (the pipeline owns it) and set on the builder. The
+    // request has both members of the exclusive pair (see above): neither the model's checks
+    // nor the SDK refuse it, only `training_job::rules`, which this proof does not apply.
+    every_member_reaches_the_sdk(
+        INPUT,
+        "trainingjob.json",
+        r#"{"TrainingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/test-job"}"#,
+        &[("TrainingJobName", "test-job")],
+        |client, mirror: CreateTrainingJobRequest| async move {
+            let call = mirror.apply(client.create_training_job());
+            let call = call.map_err(|e| e.to_string())?;
+            let output = call.training_job_name("test-job").send().await;
+            let output = output.map_err(|e| format!("{e:?}"))?;
+            let arn = output.training_job_arn().unwrap_or_default();
+            match arn.ends_with("/test-job") {
+                true => Ok(()),
+                false => Err(format!("unexpected TrainingJobArn {arn}")),
+            }
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_tuning_member_reaches_the_body_the_sdk_sends() {
+    // The name is optional in the mirror (the pipeline owns it) and set on the builder.
+    every_member_reaches_the_sdk(
+        TUNING_INPUT,
+        "tuning.json",
+        r#"{"HyperParameterTuningJobArn": "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/t"}"#,
+        &[("HyperParameterTuningJobName", "t")],
+        |client, mirror: CreateHyperParameterTuningJobRequest| async move {
+            let call = mirror.apply(client.create_hyper_parameter_tuning_job());
+            let call = call.map_err(|e| e.to_string())?;
+            let call = call.hyper_parameter_tuning_job_name("t");
+            call.send().await.map(drop).map_err(|e| format!("{e:?}"))
+        },
+    )
+    .await;
+}
+
+// The hosting requests keep their names required (no OPTIONAL_OVERRIDES): ModelName,
+// EndpointConfigName and EndpointName come from the synthesized file and `apply` sets them, so
+// the builders need nothing more. None of their shapes has members SageMaker takes only one of
+// that the mirror checks (there is no rule like `training_job::rules` for them) nor a union,
+// which the SDK could not send with every member set: the maximal request goes through as is.
+
+#[tokio::test]
+async fn every_create_model_member_reaches_the_body_the_sdk_sends() {
+    every_member_reaches_the_sdk(
+        "CreateModelInput",
+        "model.json",
+        r#"{"ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/value"}"#,
+        &[],
+        |client, mirror: CreateModelInput| async move {
+            let call = mirror.apply(client.create_model());
+            let call = call.map_err(|e| e.to_string())?;
+            call.send().await.map(drop).map_err(|e| format!("{e:?}"))
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_create_endpoint_config_member_reaches_the_body_the_sdk_sends() {
+    every_member_reaches_the_sdk(
+        "CreateEndpointConfigInput",
+        "endpointconfig.json",
+        r#"{"EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/value"}"#,
+        &[],
+        |client, mirror: CreateEndpointConfigInput| async move {
+            let call = mirror.apply(client.create_endpoint_config());
+            let call = call.map_err(|e| e.to_string())?;
+            call.send().await.map(drop).map_err(|e| format!("{e:?}"))
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_create_endpoint_member_reaches_the_body_the_sdk_sends() {
+    every_member_reaches_the_sdk(
+        "CreateEndpointInput",
+        "endpoint.json",
+        r#"{"EndpointArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/value"}"#,
+        &[],
+        |client, mirror: CreateEndpointInput| async move {
+            let call = mirror.apply(client.create_endpoint());
+            let call = call.map_err(|e| e.to_string())?;
+            call.send().await.map(drop).map_err(|e| format!("{e:?}"))
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_update_endpoint_member_reaches_the_body_the_sdk_sends() {
+    every_member_reaches_the_sdk(
+        "UpdateEndpointInput",
+        "endpoint.json",
+        r#"{"EndpointArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/value"}"#,
+        &[],
+        |client, mirror: UpdateEndpointInput| async move {
+            let call = mirror.apply(client.update_endpoint());
+            let call = call.map_err(|e| e.to_string())?;
+            call.send().await.map(drop).map_err(|e| format!("{e:?}"))
+        },
+    )
+    .await;
 }

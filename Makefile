@@ -140,8 +140,10 @@ sam-build: setup
 # against a Python/boto3 start-training under awslambdaric (.venv-bench, tools/bench/venv).
 # The functions run as native release binaries behind a local Lambda Runtime API; the zips
 # are of cargo-lambda's arm64 and x86_64 builds (cargo rebuilds only what changed; the first
-# x86_64 build compiles the SDKs, minutes). Prints the table and writes $(BENCH_OUT)/report.md
-# and report.json. BENCH_ARGS=--help lists the options (counts, --function, --logs).
+# x86_64 build compiles the SDKs, minutes). Then the local hosting (issue 14: endpoint start to
+# InService, InvokeEndpoint through the local runtime against the model server called directly)
+# and the demo pipeline's overhead. Prints the table and writes $(BENCH_OUT)/report.md and
+# report.json. BENCH_ARGS=--help lists the options (counts, --function, --only, --logs).
 BENCH_FUNCTIONS := start-training train-and-tune evaluate notify
 BENCH_OUT := target/bench
 BENCH_ARGS ?=

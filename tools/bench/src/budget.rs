@@ -14,6 +14,9 @@ pub const ZIP_MAX_BYTES: u64 = 4 * 1024 * 1024;
 /// "Dominated by the SDK round trip": at most this share of the median warm invocation is spent
 /// outside the HTTP calls (the services' own time, measured on the wire).
 pub const WARM_OWN_SHARE_MAX: f64 = 0.5;
+/// What the local SageMaker's runtime API adds to an invocation, at the median: InvokeEndpoint
+/// through it minus the same request straight to the model server (issue 14).
+pub const HOSTING_OVERHEAD_MAX_MS: f64 = 1.0;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -111,6 +114,31 @@ pub fn warm_share(function: &str, own_share: Option<f64>) -> Check {
     }
 }
 
+/// `medians`: InvokeEndpoint through the local runtime and straight to the model server, in ms.
+pub fn hosting_overhead(medians: Option<(f64, f64)>) -> Check {
+    let ms = crate::report::ms;
+    Check {
+        function: crate::hosting::NAME.to_owned(),
+        budget: format!(
+            "InvokeEndpoint overhead over the model server, median <= {HOSTING_OVERHEAD_MAX_MS} ms"
+        ),
+        measured: medians.map_or_else(
+            || "-".to_owned(),
+            |(runtime, direct)| {
+                format!(
+                    "{} ({} through the runtime, {} direct)",
+                    ms(runtime - direct),
+                    ms(runtime),
+                    ms(direct)
+                )
+            },
+        ),
+        verdict: medians.map_or(Verdict::NotMeasured, |(runtime, direct)| {
+            Verdict::from_within(runtime - direct <= HOSTING_OVERHEAD_MAX_MS)
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +192,23 @@ mod tests {
         assert_eq!(warm_share("f", Some(0.51)).verdict, Verdict::Over);
         assert_eq!(warm_share("f", None).verdict, Verdict::NotMeasured);
         assert_eq!(warm_share("f", Some(0.123)).measured, "12.3%");
+    }
+
+    #[test]
+    fn hosting_overhead_budget_is_1_ms_at_the_median() {
+        let check = hosting_overhead(Some((2.5, 1.5)));
+        assert_eq!(check.verdict, Verdict::Within);
+        assert_eq!(check.function, "local hosting");
+        assert_eq!(
+            check.budget,
+            "InvokeEndpoint overhead over the model server, median <= 1 ms"
+        );
+        assert_eq!(
+            check.measured,
+            "1.00 ms (2.50 ms through the runtime, 1.50 ms direct)"
+        );
+        assert_eq!(hosting_overhead(Some((2.51, 1.5))).verdict, Verdict::Over);
+        assert_eq!(hosting_overhead(None).verdict, Verdict::NotMeasured);
     }
 
     #[test]

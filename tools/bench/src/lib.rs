@@ -1,5 +1,7 @@
 //! Benchmarks of the functions against a Python/boto3 baseline: cold start, warm latency, peak
-//! RSS, package size (`make bench`, issue #9).
+//! RSS, package size (`make bench`, issue #9); the local SageMaker's hosting: endpoint start and
+//! InvokeEndpoint's overhead over the model server ([`hosting`], issue 14); the local pipeline's
+//! own overhead ([`pipeline`]).
 //!
 //! Every function runs as its own release binary behind a local Lambda Runtime API
 //! (`lambda-host`), against local services ([`world`]); the baseline, a Python/boto3
@@ -9,6 +11,7 @@
 
 pub mod budget;
 pub mod codepipeline;
+pub mod hosting;
 pub mod measure;
 pub mod package;
 pub mod pipeline;

@@ -82,6 +82,8 @@ pub struct Report {
     pub machine: Machine,
     pub runs: Runs,
     pub functions: Vec<FunctionReport>,
+    /// The local SageMaker's endpoint start and its runtime API's overhead.
+    pub hosting: Option<crate::hosting::HostingReport>,
     /// The demo pipeline's wall time against its training processes' time.
     pub pipeline: Option<crate::pipeline::PipelineOverhead>,
     pub checks: Vec<Check>,
@@ -306,6 +308,9 @@ impl Report {
                 ]);
             }
         }
+        if let Some(h) = &self.hosting {
+            rows.extend(self.hosting_rows(h));
+        }
         if let Some(p) = &self.pipeline {
             let seconds = |s: f64| format!("{s:.1} s");
             let runs = p.runs.len();
@@ -340,6 +345,54 @@ impl Report {
         rows
     }
 
+    /// The local hosting's rows; the budget's verdict on the overhead's.
+    fn hosting_rows(&self, h: &crate::hosting::HostingReport) -> Vec<Vec<String>> {
+        let name = crate::hosting::NAME;
+        let row = |metric: String, value: String, budget: String| {
+            vec![
+                name.to_owned(),
+                metric,
+                value,
+                "-".to_owned(),
+                String::new(),
+                budget,
+            ]
+        };
+        let starts = h.endpoint_starts_s.len();
+        vec![
+            row(
+                format!("endpoint start to InService, median of {starts}"),
+                format!("{:.2} s", h.endpoint_start_median_s),
+                String::new(),
+            ),
+            row(
+                "InvokeEndpoint via the local runtime, median".to_owned(),
+                ms(h.runtime.median_ms),
+                String::new(),
+            ),
+            row(
+                "InvokeEndpoint via the local runtime, p99".to_owned(),
+                ms(h.runtime.p99_ms),
+                String::new(),
+            ),
+            row(
+                "model server /invocations direct, median".to_owned(),
+                ms(h.direct.median_ms),
+                String::new(),
+            ),
+            row(
+                "model server /invocations direct, p99".to_owned(),
+                ms(h.direct.p99_ms),
+                String::new(),
+            ),
+            row(
+                "  runtime overhead (runtime - direct), median".to_owned(),
+                ms(h.overhead_median_ms),
+                self.verdict(name, "InvokeEndpoint overhead"),
+            ),
+        ]
+    }
+
     pub fn over_budget(&self) -> Vec<&Check> {
         self.checks
             .iter()
@@ -352,15 +405,27 @@ impl Report {
         let m = &self.machine;
         let mut out = String::from("# make bench\n\n");
         out.push_str(&format!(
-            "{} · {} cores{} · {} · {} cold starts, {} warm invocations ({} through the timing proxy) per function\n\n",
+            "{} · {} cores{} · {}",
             m.date,
             m.cores,
-            m.memory_gib.map(|g| format!(", {g:.0} GiB")).unwrap_or_default(),
+            m.memory_gib
+                .map(|g| format!(", {g:.0} GiB"))
+                .unwrap_or_default(),
             m.platform,
-            self.runs.cold_starts,
-            self.runs.warm_invocations,
-            self.runs.breakdown_invocations,
         ));
+        if !self.functions.is_empty() {
+            out.push_str(&format!(
+                " · {} cold starts, {} warm invocations ({} through the timing proxy) per function",
+                self.runs.cold_starts, self.runs.warm_invocations, self.runs.breakdown_invocations,
+            ));
+        }
+        if let Some(h) = &self.hosting {
+            out.push_str(&format!(
+                " · {} InvokeEndpoint requests through the local runtime and {} direct, after {} of each",
+                h.runtime.n, h.direct.n, h.warmup
+            ));
+        }
+        out.push_str("\n\n");
         out.push_str(
             "Absolute times are indications (a shared, noisy machine); the ratios compare both \
              implementations measured in the same run, against the same local services.\n\n",
@@ -407,6 +472,8 @@ impl Report {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::budget;
 
@@ -508,6 +575,7 @@ mod tests {
             budget::zip("start-training", "arm64", Some(3 << 20)),
             budget::zip("start-training", "x86_64", Some(5 << 20)),
             budget::warm_share("start-training", Some(0.2)),
+            budget::hosting_overhead(Some((3.0, 1.5))),
         ];
         Report {
             machine: Machine {
@@ -526,6 +594,12 @@ mod tests {
                 ours,
                 baseline: Some(baseline),
             }],
+            hosting: crate::hosting::HostingReport::of(
+                &[Duration::from_millis(900), Duration::from_millis(1100)],
+                &[Duration::from_millis(3)],
+                &[Duration::from_micros(1500)],
+                5,
+            ),
             pipeline: crate::pipeline::PipelineOverhead::of(
                 vec![crate::pipeline::PipelineRun {
                     wall_s: 9.0,
@@ -549,6 +623,30 @@ mod tests {
         assert_eq!(pipeline[0][2], "9.0 s");
         assert_eq!(pipeline[1][2], "4.0 s");
         assert_eq!(pipeline[3][2], "5.0 s");
+    }
+
+    #[test]
+    fn the_local_hosting_rows_show_the_start_both_latencies_and_the_overhead_verdict() {
+        let rows = report(20.0, 10 << 20).rows();
+        let hosting: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "local hosting").collect();
+        assert_eq!(hosting.len(), 6, "{rows:#?}");
+        assert_eq!(hosting[0][1], "endpoint start to InService, median of 2");
+        assert_eq!(hosting[0][2], "1.00 s");
+        assert_eq!(hosting[1][2], "3.00 ms");
+        assert_eq!(hosting[3][2], "1.50 ms");
+        assert_eq!(hosting[5][2], "1.50 ms");
+        assert_eq!(hosting[5][5], "OVER BUDGET");
+        let text = report(20.0, 10 << 20).markdown();
+        assert!(
+            text.contains(
+                "1 InvokeEndpoint requests through the local runtime and 1 direct, after 5 of each"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("OVER BUDGET: local hosting: InvokeEndpoint overhead over the model server, median <= 1 ms (measured 1.50 ms (3.00 ms through the runtime, 1.50 ms direct))"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -605,7 +703,8 @@ mod tests {
         assert!(!text.contains("Every measured row is within"), "{text}");
         assert!(text.contains("- a note\n"), "{text}");
         let fine = report(20.0, 10 << 20);
-        assert_eq!(fine.over_budget().len(), 1); // the x86_64 zip of the fixture
+        // The x86_64 zip and the hosting overhead of the fixture.
+        assert_eq!(fine.over_budget().len(), 2);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::budget::{self, Check};
+use crate::hosting::{self, HostingReport};
 use crate::measure::{self, Cold};
 use crate::package::{self, Packager};
 use crate::report::{self, FunctionReport, Machine, Report, Runs, Side};
@@ -16,7 +17,7 @@ pub const BASELINE_VENV: &str = ".venv-bench";
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
     name = "bench",
-    about = "Cold start, warm latency, peak RSS and zip size of the functions, against a Python/boto3 baseline of start-training. Run it through `make bench`."
+    about = "Cold start, warm latency, peak RSS and zip size of the functions, against a Python/boto3 baseline of start-training; the local hosting's endpoint start and InvokeEndpoint overhead; the local pipeline's overhead. Run it through `make bench`."
 )]
 pub struct Options {
     /// Cold starts per function (a new process each).
@@ -52,6 +53,33 @@ pub struct Options {
     /// Only these functions (default: all four).
     #[arg(long = "function", value_parser = FUNCTIONS)]
     pub functions: Vec<String>,
+    /// Only these parts of the run (repeatable; default: all three).
+    #[arg(long, value_enum)]
+    pub only: Vec<Part>,
+    /// Endpoint creations for the local hosting's start time (the median is reported).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..))]
+    pub endpoint_starts: u16,
+    /// InvokeEndpoint requests through the local runtime, and as many straight to the model
+    /// server, interleaved (after `--warmup` of each).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub hosting_requests: u32,
+}
+
+/// The parts of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    /// The functions against the Python baseline (`--function` picks among them).
+    Functions,
+    /// The local SageMaker's hosting: endpoint start, InvokeEndpoint overhead.
+    Hosting,
+    /// The demo pipeline (`--pipeline-runs`).
+    Pipeline,
+}
+
+impl Options {
+    fn runs(&self, part: Part) -> bool {
+        self.only.is_empty() || self.only.contains(&part)
+    }
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -260,18 +288,39 @@ fn cold_reference(functions: &[FunctionReport]) -> Option<String> {
     })
 }
 
-fn notes(machine: &Machine, functions: &[FunctionReport]) -> Vec<String> {
+/// The local hosting's setup, and why its overhead is an upper bound.
+const HOSTING_NOTE: &str = "Local hosting: the sample's model (examples/model-repo/src/train.py, 10 trees, on the sample's data) served in script mode by its own inference.py (SAGEMAKER_PROGRAM; SAGEMAKER_SUBMIT_DIRECTORY an s3:// sourcedir.tar.gz in moto), one serverless variant, the local SageMaker's model server (serving/serve.py under python3). Endpoint start: the CreateEndpoint call to the DescribeEndpoint (polled every 10 ms) that reads InService; each endpoint is deleted before the next starts. Invocations: one penguin as text/csv (Accept text/csv), through the local runtime API with aws-sdk-sagemakerruntime and straight to the model server's /invocations with a keep-alive HTTP client, alternating, every pair of answers checked equal; the overhead is the runtime's median minus the direct median. The local SageMaker and both clients run inside the bench process, in the profile `cargo run -p bench` builds (make bench's too: dev, unoptimised), so the overhead is an upper bound of an optimised build's.";
+
+fn notes(
+    machine: &Machine,
+    functions: &[FunctionReport],
+    hosting: bool,
+    pipeline: bool,
+) -> Vec<String> {
+    let mut notes = vec![format!(
+        "{} cores: absolute times are indications on a shared machine; what is compared ran in the same run, against the same local services.",
+        machine.cores
+    )];
+    if !functions.is_empty() {
+        notes.extend(function_notes(functions));
+    }
+    if hosting {
+        notes.push(HOSTING_NOTE.to_owned());
+    }
+    if pipeline {
+        notes.push("Local pipeline: `target/release/sagemaker-cicd run examples/model-repo` (Source, Build with the sample's unit tests and uploads, Train, Tune with 10 tuning jobs 2 at a time, Evaluate, the email), wall time against the time its training processes ran (the union of their intervals: tuning runs two side by side); the rest is the pipeline's own: moto's start, the build, the functions, the polling delay between continuation-token invocations.".to_owned());
+    }
+    notes
+}
+
+fn function_notes(functions: &[FunctionReport]) -> Vec<String> {
     let mut notes = vec![
-        format!(
-            "{} cores: absolute times are indications on a shared machine; ours and the baseline ran in the same run, cold starts interleaved, against the same local services.",
-            machine.cores
-        ),
+        "Ours and the baseline ran in the same run, cold starts interleaved.".to_owned(),
         "Cold start: process spawn to the first completed invocation (init + first invoke, client construction and config loading included), through the Lambda Runtime API of lambda-host; a new process each time. Warm: /next to /response on one process.".to_owned(),
         "Ours: the native x86_64 release binaries (`cargo build --release`: opt-level s, LTO, panic=abort). Baseline: tools/bench/baseline/handler.py (boto3 1.44.5) under awslambdaric 4.2.2, both pinned in tools/requirements/bench.txt.".to_owned(),
         "Services: moto (S3, SNS, the Model Registry; SageMaker CreateTrainingJob for start-training, so that no training process starts per invocation), the local SageMaker (train-and-tune polls an InProgress training job, with a continuation token; evaluate reads a completed one), and the local run's CodePipeline API (local-codepipeline: every job registered before its invocation must report exactly one result, a second is refused and counted; notify reads a sample five-stage execution through GetPipelineExecution and ListActionExecutions). Every invocation is a new CodePipeline job (notify: a new pipeline execution).".to_owned(),
         "Outside HTTP calls: warm invocations with every endpoint behind a timing proxy; the proxy times each call from the request to the service's complete answer; the rest is the function's code, the SDK's serialisation and signing, and the loopback. Against real AWS endpoints each call takes tens of milliseconds instead of the local services' few, so the share there is smaller still.".to_owned(),
         "Zips: `bootstrap` built by cargo-lambda (`cargo lambda build --release --arm64|--x86-64`), zipped as `sam deploy` does (Python zipfile, deflate at zlib's default level 6). The baseline's ratio is against the zip with boto3 vendored; Lambda's Python runtime ships a boto3, so the handler alone is enough when its boto3 will do.".to_owned(),
-        "Local pipeline: `target/release/sagemaker-cicd run examples/model-repo` (Source, Build with the sample's unit tests and uploads, Train, Tune with 10 tuning jobs 2 at a time, Evaluate, the email), wall time against the time its training processes ran (the union of their intervals: tuning runs two side by side); the rest is the pipeline's own: moto's start, the build, the functions, the polling delay between continuation-token invocations.".to_owned(),
     ];
     notes.extend(cold_reference(functions));
     if functions.iter().all(|f| f.ours.zips.is_empty()) {
@@ -283,51 +332,25 @@ fn notes(machine: &Machine, functions: &[FunctionReport]) -> Vec<String> {
 pub async fn run(options: Options) -> Result<(), String> {
     let root = test_support::workspace_root();
     let out = root.join(&options.out);
-    let lambda_dir = root.join(&options.lambda_dir);
+    let machine = machine();
+    eprintln!("bench: {} cores", machine.cores);
+    let mut broken = Vec::new();
     let functions: Vec<&'static str> = FUNCTIONS
         .into_iter()
+        .filter(|_| options.runs(Part::Functions))
         .filter(|f| options.functions.is_empty() || options.functions.iter().any(|o| o == f))
         .collect();
-    for function in &functions {
-        let binary = crate::scenario::release_binary(&root, function);
-        if !binary.is_file() {
-            return Err(format!(
-                "{} is missing: run `cargo build --release -p {function}` (make bench does)",
-                binary.display()
-            ));
-        }
-    }
-    let bootstrap = if functions.contains(&"start-training") {
-        Some(baseline_bootstrap(&root, &out.join("baseline"))?)
+    let reports = if functions.is_empty() {
+        Vec::new()
+    } else {
+        measure_functions(&root, &out, &options, &functions, &mut broken).await?
+    };
+    let hosting = if options.runs(Part::Hosting) {
+        measure_hosting(&root, &out, &options, &mut broken).await
     } else {
         None
     };
-    let machine = machine();
-    eprintln!(
-        "bench: {} cores; {} cold starts, {} warm invocations ({} through the timing proxies) per function",
-        machine.cores, options.cold_starts, options.warm, options.breakdown
-    );
-
-    let world = World::start(&root, &out.join("work")).await?;
-    let proxies = Proxies::start(&world.endpoints()).await?;
-    let mut reports = Vec::new();
-    let mut broken = Vec::new();
-    for function in &functions {
-        let baseline = bootstrap
-            .as_deref()
-            .filter(|_| *function == "start-training");
-        match measure_function(&world, &options, &proxies, function, baseline).await {
-            Ok(report) => reports.push(report),
-            Err(error) => {
-                eprintln!("bench: {function}: {error}");
-                broken.push(format!("{function}: {error}"));
-            }
-        }
-    }
-    drop(proxies);
-    world.shutdown().await;
-
-    let pipeline = if options.pipeline_runs == 0 {
+    let pipeline = if options.pipeline_runs == 0 || !options.runs(Part::Pipeline) {
         None
     } else {
         eprintln!(
@@ -342,6 +365,83 @@ pub async fn run(options: Options) -> Result<(), String> {
             }
         }
     };
+
+    let mut checks = checks(&reports);
+    if options.runs(Part::Hosting) {
+        let medians = hosting
+            .as_ref()
+            .map(|h| (h.runtime.median_ms, h.direct.median_ms));
+        checks.push(budget::hosting_overhead(medians));
+    }
+    let report = Report {
+        notes: notes(&machine, &reports, hosting.is_some(), pipeline.is_some()),
+        checks,
+        machine,
+        runs: Runs {
+            cold_starts: options.cold_starts,
+            warm_invocations: options.warm,
+            breakdown_invocations: options.breakdown,
+        },
+        functions: reports,
+        hosting,
+        pipeline,
+    };
+    write_report(&root, &out, &report)?;
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the benchmark itself broke:\n{}",
+            broken.join("\n")
+        ))
+    }
+}
+
+/// The functions, ours and the baseline, against the local services; then their zips.
+async fn measure_functions(
+    root: &Path,
+    out: &Path,
+    options: &Options,
+    functions: &[&'static str],
+    broken: &mut Vec<String>,
+) -> Result<Vec<FunctionReport>, String> {
+    let lambda_dir = root.join(&options.lambda_dir);
+    for function in functions {
+        let binary = crate::scenario::release_binary(root, function);
+        if !binary.is_file() {
+            return Err(format!(
+                "{} is missing: run `cargo build --release -p {function}` (make bench does)",
+                binary.display()
+            ));
+        }
+    }
+    let bootstrap = if functions.contains(&"start-training") {
+        Some(baseline_bootstrap(root, &out.join("baseline"))?)
+    } else {
+        None
+    };
+    eprintln!(
+        "bench: {} cold starts, {} warm invocations ({} through the timing proxies) per function",
+        options.cold_starts, options.warm, options.breakdown
+    );
+
+    let world = World::start(root, &out.join("work")).await?;
+    let proxies = Proxies::start(&world.endpoints()).await?;
+    let mut reports = Vec::new();
+    for function in functions {
+        let baseline = bootstrap
+            .as_deref()
+            .filter(|_| *function == "start-training");
+        match measure_function(&world, options, &proxies, function, baseline).await {
+            Ok(report) => reports.push(report),
+            Err(error) => {
+                eprintln!("bench: {function}: {error}");
+                broken.push(format!("{function}: {error}"));
+            }
+        }
+    }
+    drop(proxies);
+    world.shutdown().await;
 
     let packager = Packager {
         python: root.join(BASELINE_VENV).join("bin/python"),
@@ -364,40 +464,53 @@ pub async fn run(options: Options) -> Result<(), String> {
             }
         }
     }
+    Ok(reports)
+}
 
-    let report = Report {
-        notes: notes(&machine, &reports),
-        checks: checks(&reports),
-        machine,
-        runs: Runs {
-            cold_starts: options.cold_starts,
-            warm_invocations: options.warm,
-            breakdown_invocations: options.breakdown,
-        },
-        functions: reports,
-        pipeline,
+/// The local hosting; a failure is noted in `broken` (its budget then shows as not measured).
+async fn measure_hosting(
+    root: &Path,
+    out: &Path,
+    options: &Options,
+    broken: &mut Vec<String>,
+) -> Option<HostingReport> {
+    let counts = hosting::Counts {
+        endpoint_starts: options.endpoint_starts.into(),
+        requests: options.hosting_requests as usize,
+        warmup: options.warmup,
     };
+    eprintln!(
+        "bench: {}: {} endpoint starts, {} InvokeEndpoint requests through the local runtime and as many direct",
+        hosting::NAME,
+        counts.endpoint_starts,
+        counts.requests
+    );
+    match hosting::measure(root, &out.join("work/hosting"), counts).await {
+        Ok(report) => Some(report),
+        Err(error) => {
+            eprintln!("bench: {}: {error}", hosting::NAME);
+            broken.push(format!("{}: {error}", hosting::NAME));
+            None
+        }
+    }
+}
+
+/// Prints the Markdown and writes `report.md` and `report.json` into `out`.
+fn write_report(root: &Path, out: &Path, report: &Report) -> Result<(), String> {
     let markdown = report.markdown();
     println!("{markdown}");
-    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let md_path = out.join("report.md");
     let json_path = out.join("report.json");
     std::fs::write(&md_path, &markdown).map_err(|e| format!("{}: {e}", md_path.display()))?;
-    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
     std::fs::write(&json_path, json).map_err(|e| format!("{}: {e}", json_path.display()))?;
     eprintln!(
         "bench: wrote {} and {}",
-        relative(&root, &md_path),
-        relative(&root, &json_path)
+        relative(root, &md_path),
+        relative(root, &json_path)
     );
-    if broken.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the benchmark itself broke:\n{}",
-            broken.join("\n")
-        ))
-    }
+    Ok(())
 }
 
 fn relative(root: &Path, path: &Path) -> String {
@@ -472,6 +585,46 @@ mod tests {
             "Reference, not a budget (no Python version of them): cold-start medians against the Python start-training's 300 ms (3 HTTP calls): evaluate 40.0 ms (0.133 = 1/8, 7 HTTP calls)."
         );
         assert_eq!(cold_reference(&functions()[1..]), None);
+    }
+
+    #[test]
+    fn only_picks_the_parts_of_the_run() {
+        use clap::Parser;
+        let all = Options::try_parse_from(["bench"]).unwrap();
+        assert!(
+            [Part::Functions, Part::Hosting, Part::Pipeline]
+                .iter()
+                .all(|&p| all.runs(p))
+        );
+        assert_eq!((all.endpoint_starts, all.hosting_requests), (3, 500));
+        let hosting = Options::try_parse_from(["bench", "--only", "hosting"]).unwrap();
+        assert!(hosting.runs(Part::Hosting));
+        assert!(!hosting.runs(Part::Functions) && !hosting.runs(Part::Pipeline));
+        let two =
+            Options::try_parse_from(["bench", "--only", "hosting", "--only", "pipeline"]).unwrap();
+        assert!(two.runs(Part::Pipeline) && !two.runs(Part::Functions));
+        assert!(Options::try_parse_from(["bench", "--only", "zips"]).is_err());
+        assert!(Options::try_parse_from(["bench", "--hosting-requests", "0"]).is_err());
+    }
+
+    #[test]
+    fn notes_are_of_the_parts_that_ran() {
+        let machine = Machine {
+            cores: 2,
+            memory_gib: None,
+            platform: "linux x86_64".into(),
+            date: String::new(),
+        };
+        let hosting_only = notes(&machine, &[], true, false);
+        assert_eq!(hosting_only.len(), 2, "{hosting_only:#?}");
+        assert!(hosting_only[1].starts_with("Local hosting:"));
+        let everything = notes(&machine, &functions(), true, true);
+        assert!(
+            everything
+                .iter()
+                .any(|n| n.starts_with("Ours and the baseline"))
+        );
+        assert!(everything.iter().any(|n| n.starts_with("Local pipeline:")));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 #   make setup           pinned dev tools: .venv*/ (tools/requirements/*.txt), rust targets
 #   make test            everything below, ending with `cargo test` and its summary
 #   make check-template  template test, cfn-lint, checkov, sam validate --lint, sam build
+#   make serving-test    the local SageMaker's model server (Python unit tests)
 #   make bench           benchmarks vs a Python/boto3 baseline (target/bench/report.md)
 #   make lint            codegen tests and check, cargo fmt --check, cargo clippy
 #   make help            this list
@@ -34,7 +35,7 @@ export SAM_CLI_TELEMETRY := 0
 # $(call step,what is happening): no commas in the text (they separate make arguments)
 step = @printf '\n==> %s\n' '$(1)'
 
-.PHONY: help demo setup test lint codegen-check fmt-check clippy cargo-test check-template \
+.PHONY: help demo setup test lint codegen-check fmt-check clippy serving-test cargo-test check-template \
 	template-test cfn-lint checkov sam-validate sam-build bench clean-venvs
 
 # The local run: pinned moto and AWS CLI (.venv), the functions and the CLI built for this
@@ -57,7 +58,13 @@ setup:
 	$(call step,setup: pinned dev tools and rust targets (scripts/setup))
 	scripts/setup
 
-test: setup lint check-template cargo-test
+test: setup lint check-template serving-test cargo-test
+
+# The local SageMaker's script-mode model server (Python standard library only).
+serving-test: setup
+	$(call step,serving: the local model server tests in local/sagemaker/serving)
+	$(VENV)/bin/python -m unittest discover -s local/sagemaker/serving -p 'test_*.py'
+
 
 lint: setup codegen-check fmt-check clippy
 

@@ -456,6 +456,8 @@ fn services_start_alone_answer_and_stop_on_ctrl_c() {
     for name in [
         "AWS_ENDPOINT_URL_S3",
         "AWS_ENDPOINT_URL_SAGEMAKER",
+        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME",
+        "AWS_ENDPOINT_URL_CLOUDWATCH",
         "AWS_ENDPOINT_URL_CODEPIPELINE",
     ] {
         let url = env[name]

@@ -107,8 +107,14 @@ impl Services {
             ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.to_owned()),
             ("AWS_ENDPOINT_URL_S3", moto.clone()),
             ("AWS_ENDPOINT_URL_SNS", moto.clone()),
-            ("AWS_ENDPOINT_URL_SQS", moto),
+            ("AWS_ENDPOINT_URL_SQS", moto.clone()),
+            ("AWS_ENDPOINT_URL_CLOUDWATCH", moto),
             ("AWS_ENDPOINT_URL_SAGEMAKER", self.sagemaker_endpoint()),
+            // One address serves the SageMaker API and its runtime API.
+            (
+                "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME",
+                self.sagemaker_endpoint(),
+            ),
             (
                 "AWS_ENDPOINT_URL_CODEPIPELINE",
                 self.codepipeline_endpoint(),

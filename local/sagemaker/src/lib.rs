@@ -20,6 +20,7 @@
 mod archive;
 pub mod cli;
 mod forward;
+mod hosting;
 pub mod images;
 mod operations;
 mod protocol;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::forward::{ForwardEndpointError, Forwarder};
+use crate::hosting::runtime;
 use crate::operations;
 use crate::protocol::{ApiError, ErrorCode, TARGET_PREFIX};
 use crate::service::Service;
@@ -66,9 +67,21 @@ impl LocalSageMaker {
             addr: settings.listen,
             source,
         })?;
-        let service = Arc::new(Service::new(settings, s3, forwarder));
+        let cloudwatch = settings
+            .forward_endpoint
+            .as_deref()
+            .map(|endpoint| cloudwatch_client(&s3, endpoint));
+        let service = Arc::new(Service::new(settings, s3, forwarder, cloudwatch));
+        // The SageMaker API on `/`, the runtime API on `/endpoints/...`: one address serves
+        // AWS_ENDPOINT_URL_SAGEMAKER and AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME.
         let app = Router::new()
             .route("/", post(handle))
+            .route(
+                "/endpoints/{name}/invocations",
+                post(runtime::invoke_endpoint),
+            )
+            // Bodies over the runtime's limit still arrive, to be refused with its error.
+            .layer(DefaultBodyLimit::max(2 * runtime::MAX_PAYLOAD))
             .with_state(Arc::clone(&service));
         let shutdown = service.shutdown.clone();
         let server = tokio::spawn(async move {
@@ -96,7 +109,8 @@ impl LocalSageMaker {
         self.addr
     }
 
-    /// `http://<addr>`, for `AWS_ENDPOINT_URL_SAGEMAKER` or an SDK's `endpoint_url`.
+    /// `http://<addr>`, for `AWS_ENDPOINT_URL_SAGEMAKER` and
+    /// `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`, or an SDK's `endpoint_url`.
     pub fn endpoint_url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -113,6 +127,15 @@ impl LocalSageMaker {
     /// Everything a training job printed.
     pub fn training_job_log(&self, name: &str) -> PathBuf {
         self.service.job_dirs(name).log()
+    }
+
+    /// The address and log of the model server that plays `variant` of `endpoint` (the
+    /// fleet in service), to call a model directly.
+    pub fn model_server(&self, endpoint: &str, variant: &str) -> Option<(String, PathBuf)> {
+        let hosting = self.service.hosting();
+        let fleet = hosting.endpoint(endpoint)?.fleet.clone()?;
+        let server = &fleet.variant(variant)?.server;
+        Some((server.base_url().to_owned(), server.log().to_owned()))
     }
 
     /// Stops serving, stops every job that still runs (SIGTERM, as StopTrainingJob does),
@@ -134,6 +157,21 @@ impl Drop for LocalSageMaker {
         self.service.groups.kill_all();
         self.server.abort();
     }
+}
+
+/// CloudWatch at the forward endpoint (moto serves every service on one port), in the S3
+/// client's region. The forward endpoint is local and checks no signature: moto's test
+/// credentials, never the user's.
+fn cloudwatch_client(s3: &aws_sdk_s3::Client, endpoint: &str) -> aws_sdk_cloudwatch::Client {
+    let credentials =
+        aws_credential_types::Credentials::new("testing", "testing", None, None, "local-sagemaker");
+    let config = aws_sdk_cloudwatch::Config::builder()
+        .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(s3.config().region().cloned())
+        .credentials_provider(credentials)
+        .build();
+    aws_sdk_cloudwatch::Client::from_conf(config)
 }
 
 async fn handle(State(service): State<Arc<Service>>, headers: HeaderMap, body: Bytes) -> Response {

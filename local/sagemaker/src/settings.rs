@@ -16,6 +16,16 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 /// 120 seconds, which its algorithms use to save their model.
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(120);
 
+/// How long a model server may take to answer its first ping when the variant does not say
+/// (ContainerStartupHealthCheckTimeoutInSeconds).
+pub const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long an invocation may take: SageMaker's 60 seconds for real-time endpoints.
+pub const DEFAULT_INVOCATION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How often an update's bake asks CloudWatch for its rollback alarms.
+pub const DEFAULT_ALARM_POLL: Duration = Duration::from_secs(1);
+
 /// Settings of one local SageMaker.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -30,8 +40,12 @@ pub struct Settings {
     pub images: ImageCommands,
     /// SIGTERM-to-SIGKILL time of a stopped job.
     pub stop_grace: Duration,
-    /// Where operations this service does not serve go (a moto server), if anywhere.
+    /// Where operations this service does not serve go (a moto server), if anywhere; also
+    /// the CloudWatch of the endpoints' metrics and alarms.
     pub forward_endpoint: Option<String>,
+    pub health_timeout: Duration,
+    pub invocation_timeout: Duration,
+    pub alarm_poll: Duration,
 }
 
 impl Settings {
@@ -46,6 +60,9 @@ impl Settings {
             images: ImageCommands::default(),
             stop_grace: DEFAULT_STOP_GRACE,
             forward_endpoint: None,
+            health_timeout: DEFAULT_HEALTH_TIMEOUT,
+            invocation_timeout: DEFAULT_INVOCATION_TIMEOUT,
+            alarm_poll: DEFAULT_ALARM_POLL,
         }
     }
 
@@ -61,6 +78,21 @@ impl Settings {
 
     pub fn with_forward_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.forward_endpoint = Some(endpoint.into());
+        self
+    }
+
+    pub fn with_health_timeout(mut self, timeout: Duration) -> Self {
+        self.health_timeout = timeout;
+        self
+    }
+
+    pub fn with_invocation_timeout(mut self, timeout: Duration) -> Self {
+        self.invocation_timeout = timeout;
+        self
+    }
+
+    pub fn with_alarm_poll(mut self, poll: Duration) -> Self {
+        self.alarm_poll = poll;
         self
     }
 

@@ -1,6 +1,7 @@
 //! One handler per operation this service serves; every other operation goes to the
 //! forward endpoint (moto), or is refused when there is none.
 
+mod hosting;
 mod tags;
 mod training;
 mod tuning;
@@ -24,6 +25,17 @@ pub const SERVED: &[&str] = &[
     "DescribeHyperParameterTuningJob",
     "StopHyperParameterTuningJob",
     "ListTrainingJobsForHyperParameterTuningJob",
+    "CreateModel",
+    "DescribeModel",
+    "DeleteModel",
+    "CreateEndpointConfig",
+    "DescribeEndpointConfig",
+    "DeleteEndpointConfig",
+    "CreateEndpoint",
+    "DescribeEndpoint",
+    "UpdateEndpoint",
+    "DeleteEndpoint",
+    "ListEndpoints",
     "ListTags",
     "AddTags",
 ];
@@ -43,6 +55,17 @@ pub async fn dispatch(
         "DescribeHyperParameterTuningJob" => tuning::describe(service, &body),
         "StopHyperParameterTuningJob" => tuning::stop(service, &body),
         "ListTrainingJobsForHyperParameterTuningJob" => tuning::list_training_jobs(service, &body),
+        "CreateModel" => hosting::create_model(service, headers, &body).await,
+        "DescribeModel" => hosting::describe_model(service, &body),
+        "DeleteModel" => hosting::delete_model(service, &body),
+        "CreateEndpointConfig" => hosting::create_endpoint_config(service, &body),
+        "DescribeEndpointConfig" => hosting::describe_endpoint_config(service, &body),
+        "DeleteEndpointConfig" => hosting::delete_endpoint_config(service, &body),
+        "CreateEndpoint" => hosting::create_endpoint(service, &body),
+        "DescribeEndpoint" => hosting::describe_endpoint(service, &body),
+        "UpdateEndpoint" => hosting::update_endpoint(service, &body).await,
+        "DeleteEndpoint" => hosting::delete_endpoint(service, &body),
+        "ListEndpoints" => hosting::list_endpoints(service, &body),
         "ListTags" | "AddTags" => match tags::serve(service, operation, &body) {
             Some(result) => result,
             None => return forward(service, operation, headers, body).await,

@@ -1,5 +1,5 @@
-//! ListTags and AddTags for training and tuning jobs, which are this service's. Tags of any
-//! other resource (model packages, ...) belong to the forward endpoint.
+//! ListTags and AddTags for training and tuning jobs and endpoints, which are this service's.
+//! Tags of any other resource (model packages, ...) belong to the forward endpoint.
 
 use axum::response::Response;
 use sagemaker_requests::Tag;
@@ -29,23 +29,37 @@ struct AddTags {
 /// ListTags' page size when the request gives none.
 const DEFAULT_MAX_TAGS: i32 = 50;
 
-/// Whether the ARN names a training or tuning job of this service's account and region.
-fn is_job_arn(service: &Service, arn: &str) -> bool {
-    ["training-job", "hyper-parameter-tuning-job"]
+/// Whether the ARN names a job or an endpoint of this service's account and region.
+fn is_own_arn(service: &Service, arn: &str) -> bool {
+    ["training-job", "hyper-parameter-tuning-job", "endpoint"]
         .iter()
         .any(|kind| arn.starts_with(&service.settings.arn(kind, "")))
 }
 
-fn tags_of<'a>(store: &'a mut Store, arn: &str) -> Result<&'a mut Vec<Tag>, ApiError> {
-    if let Some(job) = store.training.values_mut().find(|j| j.arn == arn) {
-        return Ok(&mut job.tags);
+/// Applies `change` to the tags of the resource `arn`.
+fn with_tags<T>(
+    service: &Service,
+    arn: &str,
+    change: impl FnOnce(&mut Vec<Tag>) -> T,
+) -> Result<T, ApiError> {
+    if arn.starts_with(&service.settings.arn("endpoint", "")) {
+        let mut hosting = service.hosting();
+        if let Some(endpoint) = hosting.endpoints.values_mut().find(|e| e.arn == arn) {
+            return Ok(change(&mut endpoint.tags));
+        }
+    } else {
+        let mut store = service.store();
+        let store: &mut Store = &mut store;
+        if let Some(job) = store.training.values_mut().find(|j| j.arn == arn) {
+            return Ok(change(&mut job.tags));
+        }
+        if let Some(job) = store.tuning.values_mut().find(|j| j.arn == arn) {
+            return Ok(change(&mut job.tags));
+        }
     }
-    store
-        .tuning
-        .values_mut()
-        .find(|j| j.arn == arn)
-        .map(|j| &mut j.tags)
-        .ok_or_else(|| ApiError::validation(format!("Requested resource not found: {arn}")))
+    Err(ApiError::validation(format!(
+        "Requested resource not found: {arn}"
+    )))
 }
 
 /// `None` when the ARN is not a job's: the request goes to the forward endpoint.
@@ -59,7 +73,7 @@ pub fn serve(
             Ok(request) => request,
             Err(e) => return Some(Err(e)),
         };
-        if !is_job_arn(service, &request.resource_arn) {
+        if !is_own_arn(service, &request.resource_arn) {
             return None;
         }
         list(service, &request)
@@ -68,7 +82,7 @@ pub fn serve(
             Ok(request) => request,
             Err(e) => return Some(Err(e)),
         };
-        if !is_job_arn(service, &request.resource_arn) {
+        if !is_own_arn(service, &request.resource_arn) {
             return None;
         }
         add(service, &request)
@@ -77,7 +91,7 @@ pub fn serve(
 }
 
 fn list(service: &Service, request: &ListTags) -> Result<Response, ApiError> {
-    let tags = tags_of(&mut service.store(), &request.resource_arn)?.clone();
+    let tags = with_tags(service, &request.resource_arn, |tags| tags.clone())?;
     let max = request.max_results.or(Some(DEFAULT_MAX_TAGS));
     let (tags, next_token) = page(tags, request.next_token.as_deref(), max)?;
     let mut answer = json!({ "Tags": tags });
@@ -88,13 +102,13 @@ fn list(service: &Service, request: &ListTags) -> Result<Response, ApiError> {
 }
 
 fn add(service: &Service, request: &AddTags) -> Result<Response, ApiError> {
-    let mut store = service.store();
-    let tags = tags_of(&mut store, &request.resource_arn)?;
-    for tag in &request.tags {
-        match tags.iter_mut().find(|t| t.key == tag.key) {
-            Some(existing) => existing.value.clone_from(&tag.value),
-            None => tags.push(tag.clone()),
+    with_tags(service, &request.resource_arn, |tags| {
+        for tag in &request.tags {
+            match tags.iter_mut().find(|t| t.key == tag.key) {
+                Some(existing) => existing.value.clone_from(&tag.value),
+                None => tags.push(tag.clone()),
+            }
         }
-    }
+    })?;
     Ok(json_response(&json!({ "Tags": request.tags })))
 }

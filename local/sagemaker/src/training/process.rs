@@ -6,7 +6,7 @@ use std::collections::{HashSet, VecDeque};
 use std::io;
 use std::path::Path;
 use std::process::{ExitStatus, Stdio};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::fs::OpenOptions;
@@ -28,9 +28,10 @@ const MAX_LINE: u64 = 1 << 20;
 /// How long output may still arrive after the process exited.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The process groups of running jobs, to kill them all when the service goes away.
-#[derive(Debug, Default)]
-pub struct ProcessGroups(Mutex<HashSet<i32>>);
+/// The process groups of running jobs and model servers, to kill them all when the service
+/// goes away. Clones share one set.
+#[derive(Debug, Default, Clone)]
+pub struct ProcessGroups(Arc<Mutex<HashSet<i32>>>);
 
 impl ProcessGroups {
     fn lock(&self) -> MutexGuard<'_, HashSet<i32>> {
@@ -45,6 +46,15 @@ impl ProcessGroups {
             signal_group(group, libc::SIGKILL);
         }
     }
+
+    /// Registers the group led by a process just spawned with `process_group(0)`.
+    pub fn adopt(&self, group: i32) -> OwnedGroup {
+        self.lock().insert(group);
+        OwnedGroup {
+            groups: self.clone(),
+            group,
+        }
+    }
 }
 
 fn signal_group(group: i32, signal: libc::c_int) {
@@ -55,13 +65,15 @@ fn signal_group(group: i32, signal: libc::c_int) {
     }
 }
 
-/// Kills the group and forgets it when the run ends, also when the run is cancelled.
-struct GroupGuard<'a> {
-    groups: &'a ProcessGroups,
+/// A registered process group: killed and forgotten when dropped, also when its owner is
+/// cancelled.
+#[derive(Debug)]
+pub struct OwnedGroup {
+    groups: ProcessGroups,
     group: i32,
 }
 
-impl Drop for GroupGuard<'_> {
+impl Drop for OwnedGroup {
     fn drop(&mut self) {
         signal_group(self.group, libc::SIGKILL);
         self.groups.lock().remove(&self.group);
@@ -124,11 +136,7 @@ pub async fn run(run: Run<'_>, mut on_line: impl FnMut(&str)) -> io::Result<Fini
         .id()
         .and_then(|pid| i32::try_from(pid).ok())
         .ok_or_else(|| io::Error::other("the job's process has no pid"))?;
-    run.groups.lock().insert(group);
-    let _guard = GroupGuard {
-        groups: run.groups,
-        group,
-    };
+    let _guard = run.groups.adopt(group);
 
     let (tx, mut rx) = mpsc::channel(256);
     let mut readers = Vec::new();

@@ -57,12 +57,33 @@ impl Harness {
 
     /// With settings changed by `adjust` (work dir and S3 are the harness's).
     pub async fn start_with(adjust: impl FnOnce(Settings) -> Settings) -> Self {
+        Self::start_with_moto(|settings, _| adjust(settings)).await
+    }
+
+    /// For hosting: the moto server as forward endpoint (Model Registry, CloudWatch), short
+    /// health-check, invocation and alarm-poll times, and `adjust` after them.
+    pub async fn start_hosting(adjust: impl FnOnce(Settings) -> Settings) -> Self {
+        Self::start_with_moto(|settings, moto| {
+            adjust(
+                settings
+                    .with_forward_endpoint(moto)
+                    .with_health_timeout(Duration::from_secs(20))
+                    .with_invocation_timeout(Duration::from_secs(3))
+                    .with_alarm_poll(Duration::from_millis(200)),
+            )
+        })
+        .await
+    }
+
+    async fn start_with_moto(adjust: impl FnOnce(Settings, &str) -> Settings) -> Self {
         let moto = MotoServer::start();
         let s3 = moto.s3_client();
         s3.create_bucket().bucket(BUCKET).send().await.unwrap();
         let work = WorkDir::new();
-        let settings =
-            adjust(Settings::new(work.0.join("work")).with_stop_grace(Duration::from_secs(5)));
+        let settings = adjust(
+            Settings::new(work.0.join("work")).with_stop_grace(Duration::from_secs(5)),
+            &moto.endpoint_url(),
+        );
         let sagemaker = LocalSageMaker::start(settings, s3.clone()).await.unwrap();
         let config = test_support::local_sdk_config(&sagemaker.endpoint_url());
         let client = aws_sdk_sagemaker::Client::new(&config);

@@ -167,10 +167,10 @@ bench: setup
 		PATH="$(CURDIR)/$(VENV_SAM)/bin:$$PATH" cargo lambda build --release --$$arch --bin $$f \
 			--lambda-dir "$$dir" </dev/null; \
 	done; done
-	$(call step,bench: measure (cargo run -p bench))
+	$(call step,bench: measure (cargo run --release -p bench: the local services it hosts are measured optimised))
 	@start=$$SECONDS; \
-	echo 'cargo run -p bench -- --out $(BENCH_OUT) --lambda-dir $(BENCH_OUT)/lambda $(BENCH_ARGS)'; \
-	cargo run -q -p bench -- --out $(BENCH_OUT) --lambda-dir $(BENCH_OUT)/lambda $(BENCH_ARGS); \
+	echo 'cargo run --release -p bench -- --out $(BENCH_OUT) --lambda-dir $(BENCH_OUT)/lambda $(BENCH_ARGS)'; \
+	cargo run -q --release -p bench -- --out $(BENCH_OUT) --lambda-dir $(BENCH_OUT)/lambda $(BENCH_ARGS); \
 	echo "bench: measured in $$((SECONDS - start)) s"
 
 clean-venvs:

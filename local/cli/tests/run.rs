@@ -435,7 +435,7 @@ fn ctrl_c_stops_the_run_and_leaves_no_process_behind() {
 }
 
 #[test]
-fn services_start_alone_answer_and_stop_on_ctrl_c() {
+fn services_start_alone_serve_the_aws_cli_and_stop_on_ctrl_c() {
     use std::io::{BufRead, BufReader};
     use std::net::TcpStream;
     use std::time::{Duration, Instant};
@@ -469,8 +469,33 @@ fn services_start_alone_answer_and_stop_on_ctrl_c() {
             "{name} {url} does not answer"
         );
     }
+    // The README's AWS CLI walk-through, as it is: the sample served on a local endpoint.
+    let mut script = Command::new(project_root().join("examples/serve-with-aws-cli.sh"));
+    for (name, value) in env.as_object().into_iter().flatten() {
+        script.env(name, value.as_str().unwrap_or_default());
+    }
+    let venv_bin = project_root().join(".venv/bin");
+    let path = std::env::var("PATH").unwrap_or_default();
+    script.env("PATH", format!("{}:{path}", venv_bin.display()));
+    let output = script.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answer = stdout.lines().last().unwrap_or_default();
+    let (sex, probability) = answer.split_once(',').unwrap_or_default();
+    assert!(
+        ["male", "female"].contains(&sex) && probability.parse::<f64>().is_ok(),
+        "{stdout}"
+    );
+
     let before = descendants(pid);
-    assert!(!before.is_empty(), "moto runs below the CLI");
+    assert!(
+        before.len() >= 2,
+        "moto and the model server run below the CLI"
+    );
     unsafe { libc::kill(pid as i32, libc::SIGINT) };
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = exit_status_by(&mut child, deadline);

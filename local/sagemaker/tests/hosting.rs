@@ -491,6 +491,17 @@ async fn a_canary_whose_alarm_fires_is_rolled_back() {
         assert_eq!(t.invoke("prod", "1\n").await.unwrap().0, "1.0\n");
     }
     assert_eq!(model_server_pids(&t.h).len(), 1, "the canary fleet is gone");
+    // No model server outlives the service.
+    let pids = model_server_pids(&t.h);
+    drop(t);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pids.iter().any(|&p| process_alive(p)) {
+        assert!(
+            Instant::now() < deadline,
+            "a model server outlived the service"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]

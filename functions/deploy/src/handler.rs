@@ -185,7 +185,7 @@ async fn start(context: &Context<'_>) -> Result<Outcome, JobError> {
     let sagemaker = &context.clients.sagemaker;
     let alarms = rollback_alarms(context);
     check_alarms(context, &alarms).await?;
-    approved(sagemaker, &settings.model_package_arn).await?;
+    approved(sagemaker, settings).await?;
     create_model(context).await?;
     create_config(context).await?;
     let endpoint = &settings.endpoint_name;
@@ -345,22 +345,45 @@ async fn alarm_states(
     Ok(states)
 }
 
-/// Only an Approved package is deployed.
-async fn approved(sagemaker: &SageMaker, package: &str) -> Result<(), JobError> {
+/// What may be deployed: an Approved package; to staging also one that waits for a person's
+/// approval (staging is where it is reviewed); to production, in a pipeline with a manual
+/// approval, a waiting package is approved here, the run's Approval action having been granted.
+async fn approved(sagemaker: &SageMaker, settings: &Settings) -> Result<(), JobError> {
+    let package = &settings.model_package_arn;
     let described = sagemaker
         .describe_model_package()
         .model_package_name(package)
         .send()
         .await
         .map_err(|e| aws_error("DescribeModelPackage", &e, FIX))?;
-    match described.model_approval_status() {
-        Some(ModelApprovalStatus::Approved) => Ok(()),
-        status => Err(JobError::failed(format!(
+    let status = described.model_approval_status();
+    match (status, settings.stage) {
+        (Some(ModelApprovalStatus::Approved), _) => Ok(()),
+        (Some(ModelApprovalStatus::PendingManualApproval), Stage::Staging) => Ok(()),
+        (Some(ModelApprovalStatus::PendingManualApproval), Stage::Production)
+            if settings.approve_package =>
+        {
+            sagemaker
+                .update_model_package()
+                .model_package_arn(package)
+                .model_approval_status(ModelApprovalStatus::Approved)
+                .approval_description(format!(
+                    "Approved through the Approval action of pipeline execution {}",
+                    settings.execution_id
+                ))
+                .send()
+                .await
+                .map_err(|e| aws_error("UpdateModelPackage", &e, FIX))?;
+            info!(package, "approved with the run's Approval action");
+            Ok(())
+        }
+        (status, stage) => Err(JobError::failed(format!(
             "The model package {package} is {}, not Approved: the pipeline deploys only approved \
-             models. Approve it in the SageMaker Model Registry (or with `aws sagemaker \
+             models to {}. Approve it in the SageMaker Model Registry (or with `aws sagemaker \
              update-model-package --model-package-arn {package} --model-approval-status \
              Approved`), then retry the stage",
-            status.map_or("without a status", ModelApprovalStatus::as_str)
+            status.map_or("without a status", ModelApprovalStatus::as_str),
+            stage.as_str().to_lowercase()
         ))),
     }
 }

@@ -36,6 +36,11 @@ pub struct Settings {
     pub model_package_arn: String,
     /// The role SageMaker assumes to read the model data (the stack's execution role).
     pub role_arn: String,
+    /// Production only, in a pipeline with a manual approval: reaching this action means a
+    /// person approved the run, so a PendingManualApproval package is set Approved here (one
+    /// approval, not one in the pipeline and another in the registry).
+    #[serde(default)]
+    pub approve_package: bool,
     /// CloudWatch alarms of the stack that roll a production update back.
     #[serde(default)]
     pub alarms: Vec<String>,

@@ -23,6 +23,7 @@ use aws_sdk_sagemaker::operation::describe_endpoint::{
 use aws_sdk_sagemaker::operation::describe_model_package::DescribeModelPackageOutput;
 use aws_sdk_sagemaker::operation::list_endpoint_configs::ListEndpointConfigsOutput;
 use aws_sdk_sagemaker::operation::update_endpoint::{UpdateEndpointInput, UpdateEndpointOutput};
+use aws_sdk_sagemaker::operation::update_model_package::UpdateModelPackageOutput;
 use aws_sdk_sagemaker::types::{
     EndpointConfigSummary, EndpointStatus, ModelApprovalStatus, PendingDeploymentSummary,
     PendingProductionVariantSummary,
@@ -325,21 +326,68 @@ async fn a_duplicate_delivery_adopts_what_the_first_created() {
 }
 
 #[tokio::test]
-async fn a_package_that_is_not_approved_is_not_deployed() {
+async fn production_deploys_only_an_approved_package() {
     let mut world = World::new();
     world.sagemaker = vec![
         package(ModelApprovalStatus::PendingManualApproval),
         create_model(),
     ];
-    let results = world.invoke(event("staging")).await;
+    world.cloudwatch = vec![alarms(&[
+        ("sagemaker-cicd-production-5xx", StateValue::Ok),
+        ("sagemaker-cicd-production-latency", StateValue::Ok),
+        ("team-alarm", StateValue::Ok),
+    ])];
+    let results = world.invoke(event("production")).await;
     let (kind, message) = results.only_failure();
     assert_eq!(kind, FailureType::JobFailed);
     assert!(
         message.contains("is PendingManualApproval, not Approved")
+            && message.contains("to production")
             && message.contains("update-model-package"),
         "{message}"
     );
     assert_eq!(world.sagemaker[1].num_calls(), 0);
+    // Rejected is refused at staging too.
+    let mut world = World::new();
+    world.sagemaker = vec![package(ModelApprovalStatus::Rejected), create_model()];
+    let (_, message) = world.invoke(event("staging")).await.only_failure();
+    assert!(message.contains("is Rejected, not Approved"), "{message}");
+}
+
+#[tokio::test]
+async fn with_a_manual_approval_production_approves_the_package_once() {
+    let mut world = World::new();
+    let approve = mock!(SageMaker::update_model_package)
+        .match_requests(|r| {
+            r.model_approval_status() == Some(&ModelApprovalStatus::Approved)
+                && r.approval_description()
+                    .is_some_and(|d| d.contains(EXECUTION))
+        })
+        .then_output(|| UpdateModelPackageOutput::builder().build());
+    let (config, _) = create_config();
+    world.sagemaker = vec![
+        package(ModelApprovalStatus::PendingManualApproval),
+        approve,
+        create_model(),
+        config,
+        endpoint_is(EndpointStatus::Creating, &ours("production"), None, None),
+    ];
+    world.cloudwatch = vec![alarms(&[
+        ("sagemaker-cicd-production-5xx", StateValue::Ok),
+        ("sagemaker-cicd-production-latency", StateValue::Ok),
+        ("team-alarm", StateValue::Ok),
+    ])];
+    let event = with_parameter(event("production"), "ApprovePackage", Value::Bool(true));
+    let results = world.invoke(event).await;
+    results.only_in_progress();
+    assert_eq!(world.sagemaker[1].num_calls(), 1);
+}
+
+fn with_parameter(mut event: Value, key: &str, value: Value) -> Value {
+    let mut parameters = test_support::job::user_parameters(&event);
+    parameters[key] = value;
+    test_support::job::set_user_parameters(&mut event, &parameters);
+    event
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use crate::event::State;
-use crate::execution::{ActionRun, Execution};
+use crate::execution::{ActionRun, ActionStatus, Execution};
 use crate::links;
 use crate::text::{self, Align};
 
@@ -289,6 +289,12 @@ fn body(x: &Execution) -> String {
         }
     }
 
+    let deployment = deployment(x);
+    if !deployment.is_empty() {
+        out.push_str("\nDEPLOYMENT\n\n");
+        out.push_str(&deployment);
+    }
+
     out.push_str("\nLINKS\n\n");
     let link_rows: Vec<(&str, Option<String>)> =
         links_of(x).into_iter().map(|(k, v)| (k, Some(v))).collect();
@@ -409,6 +415,42 @@ fn model_fields(x: &Execution) -> String {
             ("Model package", get(vars::MODEL_PACKAGE_ARN)),
         ],
     )
+}
+
+/// Where the model went: each Deploy stage's outcome in its own words (the endpoint and its
+/// status, the smoke test, a rollback and its alarm, or why the stage was skipped).
+fn deployment(x: &Execution) -> String {
+    let rows: Vec<(&str, Option<String>)> = x
+        .actions
+        .iter()
+        .filter(|a| a.stage.starts_with("Deploy"))
+        .map(|a| {
+            let label = match a.stage.as_str() {
+                "DeployStaging" => "Staging",
+                "DeployProduction" => "Production",
+                _ => "Deploy",
+            };
+            let said = match (&a.status, &a.error, &a.summary) {
+                (ActionStatus::Failed, Some(error), _) => {
+                    error.message.lines().next().unwrap_or_default().to_owned()
+                }
+                (_, _, Some(summary)) => summary.clone(),
+                (status, _, None) => status.label().to_owned(),
+            };
+            (
+                label,
+                Some(format!(
+                    "{}: {}",
+                    a.status.label(),
+                    text::one_line(&said, 600)
+                )),
+            )
+        })
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    text::fields("  ", &rows)
 }
 
 /// Where to click, in the order a person looks. Names are cut first: a link to a name no

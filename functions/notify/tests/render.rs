@@ -54,6 +54,37 @@ fn the_readme_shows_the_success_and_failure_emails_the_code_produces() {
 }
 
 #[test]
+fn the_email_says_where_the_model_went() {
+    let body = render(&scenario("succeeded").execution()).body;
+    assert!(body.contains("DEPLOYMENT\n\n"), "{body}");
+    assert!(
+        body.contains("  Staging     Succeeded: Endpoint sagemaker-cicd-staging is InService on"),
+        "{body}"
+    );
+    assert!(body.contains("smoke test passed"), "{body}");
+    // A rolled-back production update says so, with the alarm, in the deployment section.
+    let mut execution = scenario("succeeded").execution();
+    let production = execution.actions.last_mut().unwrap();
+    production.status = ActionStatus::Failed;
+    production.error = Some(ActionError {
+        code: Some("JobFailed".into()),
+        message: "The deployment of sagemaker-cicd-production-9f2c1e4-5e6f7a8b was rolled back. \
+                  Endpoint sagemaker-cicd-production is InService on its previous config. \
+                  Alarms in ALARM: sagemaker-cicd-production-5xx."
+            .into(),
+    });
+    let body = render(&execution).body;
+    assert!(
+        body.contains("  Production  Failed: The deployment of sagemaker-cicd-production-9f2c1e4-5e6f7a8b was rolled back."),
+        "{body}"
+    );
+    assert!(
+        body.contains("Alarms in ALARM: sagemaker-cicd-production-5xx"),
+        "{body}"
+    );
+}
+
+#[test]
 fn succeeded() {
     let n = render(&scenario("succeeded").execution());
     assert_eq!(
@@ -63,14 +94,15 @@ fn succeeded() {
     let body = &n.body;
     assert!(
         body.starts_with(
-            "The pipeline run for commit 9f2c1e4 of example-org/churn-model succeeded in 1h 14m.\n\n"
+            "The pipeline run for commit 9f2c1e4 of example-org/churn-model succeeded in 1h 30m.\n\n"
         ),
         "{body}"
     );
     for expected in [
-        "  Evaluate  Evaluate       Succeeded       12s\n",
-        "  Tune      TrainAndTune   Succeeded    1h 11m\n",
-        "  Total                                 1h 14m\n",
+        "  Evaluate          Evaluate          Succeeded       12s\n",
+        "  Tune              TrainAndTune      Succeeded    1h 11m\n",
+        "  DeployProduction  DeployProduction  Succeeded   11m 48s\n",
+        "  Total                                            1h 30m\n",
         "Message     Raise max_depth to 7 and add the tenure feature\n",
         "Author      Mary Major, 2026-11-20 09:10:41 UTC\n",
         "  Verdict            Approved: 2 of 2 conditions met\n",
@@ -212,8 +244,8 @@ fn json_variant_for_machines() {
     assert_eq!(d["executionId"], "3137f7cb-8b1f-4f2b-a6a5-2f1e9e6f0b5e");
     assert_eq!(d["commit"]["id"], COMMIT);
     assert_eq!(d["commit"]["author"], "Mary Major");
-    assert_eq!(d["durationSeconds"], 4446);
-    assert_eq!(d["actions"].as_array().unwrap().len(), 5);
+    assert_eq!(d["durationSeconds"], 5413);
+    assert_eq!(d["actions"].as_array().unwrap().len(), 7);
     assert_eq!(d["actions"][0]["stage"], "Source");
     assert_eq!(d["actions"][4]["durationSeconds"], 12);
     assert_eq!(d["outputs"]["ModelPackageArn"], MODEL_PACKAGE);
@@ -369,7 +401,7 @@ fn a_later_attempt_says_so() {
     );
     assert!(
         n.body
-            .contains("succeeded in 1h 14m\n(attempt 2 of this run).\n"),
+            .contains("succeeded in 1h 30m\n(attempt 2 of this run).\n"),
         "{}",
         n.body
     );

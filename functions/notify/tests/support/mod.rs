@@ -238,6 +238,13 @@ fn tune() -> A {
         )
 }
 
+/// A Deploy action that deployed to `endpoint`.
+fn deploy(stage: &'static str, endpoint: &str, start: i64, end: i64) -> A {
+    A::new(stage, stage, start, end)
+        .var("DeployStatus", "Deployed")
+        .var("EndpointName", endpoint)
+}
+
 pub const GATE_FAILURE: &str = "\
 The candidate did not pass the gate of configuration/evaluation.json (1 of 2 conditions failed):
 
@@ -276,6 +283,16 @@ pub fn scenario(name: &str) -> Scenario {
                     .var("Verdict", "Approved: 2 of 2 conditions met")
                     .var("MetricsSummary", METRICS_SUMMARY)
                     .var("ModelPackageArn", MODEL_PACKAGE),
+                deploy("DeployStaging", "sagemaker-cicd-staging", 4445, 4702).summary(
+                    "Endpoint sagemaker-cicd-staging is InService on \
+                     sagemaker-cicd-staging-9f2c1e4-1a2b3c4d; smoke test passed: 1 request(s), \
+                     10 invocation(s), all 200; p95 48 ms",
+                ),
+                deploy("DeployProduction", "sagemaker-cicd-production", 4703, 5411).summary(
+                    "Endpoint sagemaker-cicd-production is InService on \
+                     sagemaker-cicd-production-9f2c1e4-5e6f7a8b; 1 old endpoint config(s) and \
+                     model(s) removed",
+                ),
             ],
         ),
         "failed" => (

@@ -21,6 +21,7 @@
 //! Not emulated: parallel actions (actions of a stage run one after the other, by run order),
 //! retries of failed stages, superseding executions, output artifacts of builds.
 
+mod alarms;
 mod api;
 mod build;
 mod events;

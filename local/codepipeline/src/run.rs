@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::alarms;
 use crate::api::lock;
 use crate::events::{self, ArtifactCredentials, JobEvent, StateChange};
 use crate::services::{ACCOUNT_ID, Services};
@@ -335,9 +336,11 @@ impl<'a> LocalPipeline<'a> {
         })
     }
 
-    /// The artifact bucket, and the SNS topics the functions publish to (resources of the
-    /// stack that the functions' environment names).
+    /// The artifact bucket, the SNS topics the functions publish to (resources of the stack
+    /// that the functions' environment names), and the stack's CloudWatch alarms (the Deploy
+    /// actions' rollback alarms).
     async fn prepare_store(&self) -> Result<(), RunError> {
+        self.put_alarms().await?;
         let bucket = &self.settings.stack.pipeline.artifact_bucket;
         if self.s3.head_bucket().bucket(bucket).send().await.is_err() {
             self.s3
@@ -378,6 +381,27 @@ impl<'a> LocalPipeline<'a> {
                     .send()
                     .await;
             }
+        }
+        Ok(())
+    }
+
+    /// Each alarm of the stack, created (or updated) in the local CloudWatch.
+    async fn put_alarms(&self) -> Result<(), RunError> {
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(&self.services.sdk_config());
+        for alarm in self.settings.stack.alarms.values() {
+            let request = alarms::put_metric_alarm(&cloudwatch, alarm).map_err(|e| {
+                RunError::Store(format!(
+                    "the alarm {} of the template: {e}",
+                    alarm.logical_id
+                ))
+            })?;
+            request.send().await.map_err(|e| {
+                RunError::Store(format!(
+                    "PutMetricAlarm {}: {}",
+                    alarm.name,
+                    aws_sdk_cloudwatch::error::DisplayErrorContext(e)
+                ))
+            })?;
         }
         Ok(())
     }

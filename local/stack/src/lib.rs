@@ -77,5 +77,7 @@ mod template;
 mod yaml;
 
 pub use error::{Location, StackError};
-pub use stack::{Action, BuildProject, EventRule, Function, Pipeline, Stack, StackInputs, Stage};
+pub use stack::{
+    Action, BuildProject, EventRule, Function, MetricAlarm, Pipeline, Stack, StackInputs, Stage,
+};
 pub use template::{ParameterInfo, Template};

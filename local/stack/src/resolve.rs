@@ -1136,6 +1136,7 @@ const NAMING: &[(&str, Option<&str>, usize, bool)] = &[
         32,
         false,
     ),
+    ("AWS::CloudWatch::Alarm", Some("AlarmName"), 255, false),
     ("AWS::ECR::Repository", Some("RepositoryName"), 256, true),
     ("AWS::Events::Rule", Some("Name"), 64, false),
     ("AWS::IAM::Role", Some("RoleName"), 64, false),

@@ -37,6 +37,8 @@ pub struct Stack {
     pub build_projects: BTreeMap<String, BuildProject>,
     /// By logical id.
     pub event_rules: BTreeMap<String, EventRule>,
+    /// By logical id.
+    pub alarms: BTreeMap<String, MetricAlarm>,
 }
 
 impl Stack {
@@ -169,6 +171,32 @@ pub struct EventRule {
     pub target_functions: Vec<String>,
 }
 
+/// An `AWS::CloudWatch::Alarm` on one metric: the local run creates it in the local
+/// CloudWatch, for the Deploy actions' rollback alarms.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricAlarm {
+    pub logical_id: String,
+    pub name: String,
+    /// PutMetricAlarm's members as the template gives them (Namespace, MetricName,
+    /// Dimensions, Statistic, Period, EvaluationPeriods, Threshold, ComparisonOperator, ...).
+    pub properties: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The members of an alarm resource the local run passes on.
+const ALARM_PROPERTIES: [&str; 11] = [
+    "AlarmDescription",
+    "Namespace",
+    "MetricName",
+    "Dimensions",
+    "Statistic",
+    "Period",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
+];
+
 const LAMBDA_TYPES: [&str; 2] = ["AWS::Serverless::Function", "AWS::Lambda::Function"];
 
 fn valid_stack_name(name: &str) -> bool {
@@ -238,6 +266,10 @@ impl Template {
         for r in self.created_of(&mut cx, &["AWS::Events::Rule"])? {
             event_rules.insert(r.id.clone(), event_rule(&mut cx, r, &functions)?);
         }
+        let mut alarms = BTreeMap::new();
+        for r in self.created_of(&mut cx, &["AWS::CloudWatch::Alarm"])? {
+            alarms.insert(r.id.clone(), alarm(&mut cx, r)?);
+        }
         let pipelines = self.created_of(&mut cx, &["AWS::CodePipeline::Pipeline"])?;
         let pipeline = match pipelines.as_slice() {
             [one] => pipeline(&mut cx, one)?,
@@ -274,6 +306,7 @@ impl Template {
             functions,
             build_projects,
             event_rules,
+            alarms,
         })
     }
 
@@ -583,6 +616,21 @@ fn build_project<'t>(cx: &mut Ctx<'t>, r: &'t Resource) -> Result<BuildProject, 
         image,
         timeout: Duration::from_secs(minutes * 60),
         environment: variables,
+    })
+}
+
+fn alarm<'t>(cx: &mut Ctx<'t>, r: &'t Resource) -> Result<MetricAlarm, StackError> {
+    let name = cx.physical_name(r)?;
+    let mut properties = serde_json::Map::new();
+    for key in ALARM_PROPERTIES {
+        if let Some(value) = cx.property(r, key)? {
+            properties.insert(key.to_owned(), value.to_json());
+        }
+    }
+    Ok(MetricAlarm {
+        logical_id: r.id.clone(),
+        name,
+        properties,
     })
 }
 

@@ -164,5 +164,26 @@ pub fn validate(root: &Path, settings: &Settings) -> Report {
     report
         .files
         .push((evaluate::gate::DEFAULT_PATH.into(), gate_outcome));
+
+    // Smoke-test bodies are files of the repository; their size is what InvokeEndpoint limits.
+    let body_size = |file: &str| {
+        std::fs::metadata(root.join(file))
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .map(|m| usize::try_from(m.len()).unwrap_or(usize::MAX))
+    };
+    let deployment_outcome = match read(deploy::config::DEFAULT_PATH) {
+        Err(e) => Outcome::Unreadable(e),
+        Ok(None) => Outcome::Absent("the approved model stays in the Model Registry, not deployed"),
+        Ok(Some(text)) => {
+            match deploy::config::load(deploy::config::DEFAULT_PATH, &text, body_size) {
+                Ok(_) => Outcome::Valid,
+                Err(d) => Outcome::Invalid(d),
+            }
+        }
+    };
+    report
+        .files
+        .push((deploy::config::DEFAULT_PATH.into(), deployment_outcome));
     report
 }

@@ -44,7 +44,38 @@ fn the_sample_model_repository_is_valid() {
         out.contains("ok       configuration/trainingjob.json"),
         "{out}"
     );
+    assert!(
+        out.contains("ok       configuration/deployment.json"),
+        "{out}"
+    );
     assert!(out.ends_with("The model repository is valid.\n"), "{out}");
+}
+
+#[test]
+fn a_broken_deployment_json_names_its_place() {
+    let dir = sample_copy("broken-deployment");
+    std::fs::write(
+        dir.join("configuration/deployment.json"),
+        "{\n  \"SmokeTest\": {\"Requests\": [{\"Body\": \"tests/none.csv\", \"ContentType\": \"text/csv\"}]}\n}\n",
+    )
+    .unwrap();
+    let (code, out) = validate(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("configuration/deployment.json:2:")
+            && out.contains(
+                "at SmokeTest.Requests[0].Body: the repository has no file `tests/none.csv`"
+            ),
+        "{out}"
+    );
+    std::fs::remove_file(dir.join("configuration/deployment.json")).unwrap();
+    let (code, out) = validate(&[dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("absent   configuration/deployment.json"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]

@@ -37,6 +37,8 @@ pub struct RunOptions {
     pub json: bool,
     pub live: bool,
     pub duplicate_deliveries: Vec<String>,
+    /// Keep the local services (and the deployed endpoint) up after the run, until Ctrl-C.
+    pub serve: bool,
 }
 
 /// The email the notify function sent, read back from the local SNS.
@@ -220,7 +222,19 @@ async fn run_all(options: RunOptions) -> Result<i32, String> {
         "Starting the local services (moto, the local SageMaker, the local CodePipeline) ...",
     );
     let services = start_services(&prepared.project, &prepared.work_dir).await?;
-    let code = run_with(&options, &prepared, &services, &mut display, &mut interrupt).await;
+    let (code, endpoint) =
+        run_with(&options, &prepared, &services, &mut display, &mut interrupt).await;
+    if options.serve && code != INTERRUPTED {
+        match &endpoint {
+            Some(endpoint) => print_how_to_call(&services, endpoint),
+            None => eprintln!(
+                "No endpoint was deployed (see the Deploy stages above); the local services \
+                 stay up until Ctrl-C."
+            ),
+        }
+        interrupt.recv().await;
+        eprintln!("Stopping the endpoint and the local services ...");
+    }
     services.shutdown().await;
     let _ = std::fs::remove_dir_all(&prepared.work_dir);
     Ok(code)
@@ -232,7 +246,7 @@ async fn run_with(
     services: &Services,
     display: &mut Display,
     interrupt: &mut Signal,
-) -> i32 {
+) -> (i32, Option<String>) {
     let mut settings = RunSettings::new(
         prepared.stack.clone(),
         prepared.functions_dir.clone(),
@@ -254,7 +268,7 @@ async fn run_with(
                 Some(event) = rx.recv() => display.handle(event),
                 _ = interrupt.recv() => {
                     display.line("Interrupted: stopping the functions, the training jobs and the local services ...");
-                    return INTERRUPTED;
+                    return (INTERRUPTED, None);
                 }
             }
         };
@@ -265,7 +279,7 @@ async fn run_with(
             Ok(r) => r,
             Err(e) => {
                 eprintln!("error: {e}");
-                return SETUP_FAILED;
+                return (SETUP_FAILED, None);
             }
         };
         let all_emails = emails(services, &prepared.stack);
@@ -295,11 +309,41 @@ async fn run_with(
                 .unwrap_or_default()
         );
     }
-    if summaries.iter().all(|s| s.execution.succeeded()) {
+    let code = if summaries.iter().all(|s| s.execution.succeeded()) {
         0
     } else {
         1
+    };
+    (code, deployed_endpoint(&summaries))
+}
+
+/// The endpoint the last execution deployed to, production before staging.
+fn deployed_endpoint(summaries: &[Summary]) -> Option<String> {
+    let last = summaries.last()?;
+    let deployed = |stage: &str| {
+        last.execution
+            .actions
+            .iter()
+            .find(|a| {
+                a.stage == stage
+                    && a.variables.get("DeployStatus").map(String::as_str) == Some("Deployed")
+            })
+            .and_then(|a| a.variables.get("EndpointName").cloned())
+    };
+    deployed("DeployProduction").or_else(|| deployed("DeployStaging"))
+}
+
+/// `run --serve`: how to call the endpoint the run deployed, with the AWS CLI.
+fn print_how_to_call(services: &Services, endpoint: &str) {
+    println!("\nThe model serves on the local endpoint {endpoint} until Ctrl-C. In another shell:");
+    for (name, value) in services.env() {
+        println!("export {name}={value}");
     }
+    println!(
+        "aws sagemaker-runtime invoke-endpoint --endpoint-name {endpoint} \\\n    \
+         --content-type text/csv --accept text/csv \\\n    \
+         --body 'Gentoo,Biscoe,45,15.4,220,5050' /dev/stdout"
+    );
 }
 
 fn text_summary(summary: &Summary) -> String {

@@ -66,6 +66,10 @@ enum Command {
         /// Print the result as JSON on stdout (progress goes to stderr).
         #[arg(long)]
         json: bool,
+        /// Keep the local services and the deployed endpoint up after the run, and print how
+        /// to call it with the AWS CLI; Ctrl-C stops them.
+        #[arg(long)]
+        serve: bool,
         /// Deliver the first job of this action twice, as Lambda's at-least-once delivery may
         /// (repeatable; for tests).
         #[arg(long = "duplicate-delivery", value_name = "ACTION", hide = true)]
@@ -140,6 +144,7 @@ fn main() -> ExitCode {
             project,
             functions_dir,
             json,
+            serve,
             duplicate_deliveries,
         } => runtime_then(local_run::run(RunOptions {
             repositories,
@@ -151,6 +156,7 @@ fn main() -> ExitCode {
             json,
             live: std::io::stderr().is_terminal(),
             duplicate_deliveries,
+            serve,
         })),
         Command::Services { project, json } => runtime_then(local_run::services(project, json)),
     }

@@ -27,7 +27,7 @@ TEMPLATE := template.yaml
 # Region for the offline template checks only (nothing here talks to AWS).
 CHECK_REGION := us-east-1
 # The functions of template.yaml; sam build writes .aws-sam/build/<name>/bootstrap for each.
-FUNCTIONS := StartTrainingFunction TrainAndTuneFunction EvaluateFunction NotifyFunction
+FUNCTIONS := StartTrainingFunction TrainAndTuneFunction EvaluateFunction DeployFunction NotifyFunction
 
 # SAM CLI: no telemetry, no prompt about it.
 export SAM_CLI_TELEMETRY := 0
@@ -41,7 +41,7 @@ step = @printf '\n==> %s\n' '$(1)'
 # The local run: pinned moto and AWS CLI (.venv), the functions and the CLI built for this
 # machine (release, as deployed), then `sagemaker-cicd run`. REPO=path runs another repository.
 REPO ?= examples/model-repo
-DEMO_PACKAGES := sagemaker-cicd start-training train-and-tune evaluate notify
+DEMO_PACKAGES := sagemaker-cicd start-training train-and-tune evaluate deploy notify
 
 demo:
 	$(call step,demo: pinned local services (scripts/setup --local-run))

@@ -10,26 +10,37 @@ image repository on/off, connection created/given, training data: none, a whole 
 prefix with its KMS key, a prefix and key without a bucket):
 
 - the pipeline: V2, named "<stack>-pipeline" as the Notify rule expects, triggered by pushes
-  to the branch, stages Source -> Build -> Train -> Tune -> Evaluate (-> Approval);
+  to the branch, stages Source -> Build -> Train -> Tune -> Evaluate (-> Approval) ->
+  DeployStaging -> DeployProduction;
 - every Lambda action names a function of this template whose rust-cargolambda Binary is a
   binary of the Cargo workspace, with retries off and a log group of its own;
 - every UserParameters is at most 1000 characters with the longest values CloudFormation can
-  put in it, is a JSON object once CodePipeline's #{...} variables are resolved, uses only the
-  keys the function's `Settings` struct accepts (read from its Rust source, serde attributes
-  included), gives every key it requires, with the right JSON types; each true/false
-  parameter it passes (StopJobsAtWindowEnd, RequireGate) is a JSON boolean under its own name
-  into a defaulted `bool`;
+  put in it, and still with CodePipeline's #{...} variables resolved to their longest values
+  when all of them are bounded (the Deploy actions' are); is a JSON object once the variables
+  are resolved, uses only the keys the function's `Settings` struct accepts (read from its
+  Rust source, serde attributes included), gives every key it requires, with the right JSON
+  types (an enum's variant names, lists of strings); each true/false parameter it passes
+  (StopJobsAtWindowEnd, RequireGate) is a JSON boolean under its own name into a defaulted
+  `bool`;
+- the Deploy actions: the staging and production endpoints "<stack>-staging" and
+  "<stack>-production", the model package of the Evaluate action, the SageMaker execution
+  role, and for production the names of the stack's alarms on that endpoint; the Approval
+  action's CustomData fits in 1000 characters with its variables resolved;
 - every #{Namespace.Variable}, in any action's configuration, names a namespace of an earlier
   stage and a variable that action produces: the CodeStarSourceConnection variables, the
   buildspec's exported-variables (examples/model-repo/buildspec.yml), the `.variable("...")`
   outputs of the function's Rust source;
 - the build environment gives every variable the sample buildspec reads;
-- IAM, over the roles' inline policies and every policy resource attached to a role: no
-  managed policies, no `*` or `service:*` actions, Resource "*" only for actions that have no
-  resource-level permissions, iam:PassRole only of the SageMaker execution role and only to
-  SageMaker, SageMaker permissions only on names starting with the stack name, S3 only in the
-  artifact bucket, KMS only on the stack's keys, lambda:InvokeFunction only on the pipeline's
-  three functions; the one exception, the training data: only the SageMaker execution role,
+- IAM, over the roles' inline policies and every policy resource attached to a role: every
+  statement has a Sid; no managed policies, no `*` or `service:*` actions, Resource "*" only
+  for actions that have no resource-level permissions, iam:PassRole only of the SageMaker
+  execution role and only to SageMaker, SageMaker permissions only on names starting with the
+  stack name, endpoints only the stack's two by their exact names (InvokeEndpoint and
+  DeleteEndpoint on staging only), models, endpoint configs and endpoints for the Deploy role
+  only, sagemaker:UpdateModelPackage for the Deploy role only and only with ManualApproval=true,
+  CloudWatch alarms only the stack's and read-only, S3 only in the artifact bucket, KMS
+  only on the stack's keys, lambda:InvokeFunction only on the pipeline's four functions; the
+  one exception, the training data: only the SageMaker execution role,
   only with TrainingDataBucket given, s3:GetObject on "<bucket>/<prefix>*" and s3:ListBucket
   held to the prefix, and kms:Decrypt through S3 on TrainingDataKmsKeyArn only when it is
   given; the grants are exactly those for each combination of the parameters;
@@ -178,6 +189,8 @@ class Values:
             return "b" * 63  # the longest bucket name
         if kind == "AWS::Serverless::Function":
             return (STACK_NAME + "-" + name + "-")[:51] + "A1B2C3D4E5F6G"  # 64 characters
+        if kind == "AWS::CloudWatch::Alarm":
+            return self.evaluate(self.template["Resources"][name]["Properties"]["AlarmName"])
         return f"{STACK_NAME}-{name}-A1B2C3D4E5F6"
 
     def get_att(self, name: str, attribute: str) -> str:
@@ -266,6 +279,23 @@ def longest_parameter_values(template: dict) -> dict[str, str]:
     return out
 
 
+def longest_variable_values(values: Values, params: dict[str, str]) -> dict[tuple[str, str], str]:
+    """(namespace, variable) -> its longest value, for the pipeline variables that have one."""
+    p, r, a = (values.pseudo[k] for k in ("AWS::Partition", "AWS::Region", "AWS::AccountId"))
+    return {
+        ("codepipeline", "PipelineExecutionId"): "12345678-1234-1234-1234-123456789012",
+        ("SourceVariables", "CommitId"): "f" * 40,
+        ("SourceVariables", "FullRepositoryName"): f"{params['GitHubOwner']}/{params['GitHubRepository']}",
+        ("SourceVariables", "BranchName"): params["GitHubBranch"],
+        # model-package/<group>/<version>: groups "<stack>-<owner>-<repository>" are cut to 63
+        # characters (functions/evaluate/src/registry.rs); a version of 10 digits.
+        ("EvaluateVariables", "ModelPackageArn"): f"arn:{p}:sagemaker:{r}:{a}:model-package/"
+        + "g" * 63
+        + "/"
+        + "9" * 10,
+    }
+
+
 # The training data parameters (TrainingDataBucket, TrainingDataPrefix, TrainingDataKmsKeyArn)
 # in the combinations that differ: none; a whole bucket; a prefix of a bucket encrypted with a
 # customer key; a prefix and a key without a bucket (which must grant nothing).
@@ -320,13 +350,19 @@ def workspace_binaries() -> dict[str, Path]:
 
 
 class Field:
-    def __init__(self, key: str, rust_type: str, required: bool):
+    def __init__(self, key: str, rust_type: str, required: bool, enums: dict[str, set[str]] | None = None):
         self.key, self.rust_type, self.required = key, rust_type, required
+        # The unit enums of the settings' source: type name -> the JSON strings serde accepts.
+        self.enums = enums or {}
 
     def accepts(self, value) -> bool:
         t = self.rust_type
         if t.startswith("Option<"):
             t = t[len("Option<") : -1]
+        if t in self.enums:
+            return isinstance(value, str) and value in self.enums[t]
+        if t == "Vec<String>":
+            return isinstance(value, list) and all(isinstance(v, str) for v in value)
         if t == "String":
             return isinstance(value, str)
         if t in ("i64", "i32", "u32", "u64"):
@@ -342,9 +378,35 @@ def pascal_case(snake: str) -> str:
     return "".join(word[:1].upper() + word[1:] for word in snake.split("_"))
 
 
+def unit_enums(text: str) -> dict[str, set[str]]:
+    """The `pub enum`s of a Rust source whose variants are all units, with the strings serde
+    reads them from (the variant's name, or its #[serde(rename = "...")])."""
+    out = {}
+    for m in re.finditer(r"((?:#\[[^\]]*\]\s*)*)pub enum (\w+) \{(.*?)\n\}", text, re.S):
+        attributes, name, body = m.groups()
+        if "Deserialize" not in attributes:
+            continue
+        assert "rename_all" not in attributes, f"enum {name}: rename_all not supported by this test"
+        variants, pending, units = set(), [], True
+        for line in body.splitlines():
+            line = line.strip()
+            if line.startswith("#["):
+                pending.append(line)
+            elif re.fullmatch(r"\w+,?", line):
+                rename = re.search(r'rename = "([^"]+)"', " ".join(pending))
+                variants.add(rename.group(1) if rename else line.rstrip(","))
+                pending = []
+            elif line and not line.startswith("//"):
+                units = False  # a variant with data: not a plain string
+        if units:
+            out[name] = variants
+    return out
+
+
 def settings_fields(source: Path) -> dict[str, Field]:
     """The JSON keys `pub struct Settings` accepts, as serde derives them."""
     text = source.read_text()
+    enums = unit_enums(text)
     m = re.search(r"((?:#\[[^\]]*\]\s*)*)pub struct Settings \{(.*?)\n\}", text, re.S)
     assert m, f"{source}: no `pub struct Settings`"
     attributes, body = m.groups()
@@ -364,7 +426,7 @@ def settings_fields(source: Path) -> dict[str, Field]:
             rename = re.search(r'rename = "([^"]+)"', serde)
             key = rename.group(1) if rename else pascal_case(name)
             required = not rust_type.startswith("Option<") and "default" not in serde
-            fields[key] = Field(key, rust_type, required)
+            fields[key] = Field(key, rust_type, required, enums)
             pending = []
         elif not line.startswith("//") and line:
             pending = []
@@ -373,11 +435,12 @@ def settings_fields(source: Path) -> dict[str, Field]:
 
 def settings_source(crate: Path) -> Path:
     """The Settings a function's handler parses its UserParameters into."""
+    own = crate / "src" / "settings.rs"
     handler = (crate / "src" / "handler.rs").read_text()
     if re.search(r"use model_repo::\{?[^;]*\bSettings\b", handler):
         return ROOT / "functions" / "model-repo" / "src" / "settings.rs"
-    if "use crate::settings::Settings" in handler:
-        return crate / "src" / "settings.rs"
+    if re.search(r"use crate::settings::\{?[^;]*\bSettings\b", handler):
+        return own
     raise AssertionError(f"{crate}/src/handler.rs: which Settings does it parse?")
 
 
@@ -432,13 +495,46 @@ def _service_authorization() -> dict:
 
 SAGEMAKER_PREFIX = re.compile(
     r"^arn:\$\{AWS::Partition\}:sagemaker:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
-    r"(training-job|hyper-parameter-tuning-job|model-package-group|model-package)/\$\{AWS::StackName\}-\*$"
+    r"(training-job|hyper-parameter-tuning-job|model-package-group|model-package|model|endpoint-config)"
+    r"/\$\{AWS::StackName\}-\*$"
 )
+# Endpoints: the stack's two, by their exact names (never a wildcard), each with what may be
+# done to it: production is never invoked by the pipeline (the smoke test is staging's) nor
+# deleted.
+ENDPOINT = re.compile(
+    r"^arn:\$\{AWS::Partition\}:sagemaker:\$\{AWS::Region\}:\$\{AWS::AccountId\}:"
+    r"endpoint/\$\{AWS::StackName\}-(staging|production)$"
+)
+ENDPOINT_ACTIONS = {
+    "production": {
+        "sagemaker:CreateEndpoint",
+        "sagemaker:DescribeEndpoint",
+        "sagemaker:UpdateEndpoint",
+        "sagemaker:AddTags",
+    },
+}
+ENDPOINT_ACTIONS["staging"] = ENDPOINT_ACTIONS["production"] | {
+    "sagemaker:DeleteEndpoint",
+    "sagemaker:InvokeEndpoint",
+}
+# Models, endpoint configs and endpoints are the Deploy role's alone.
+HOSTING = re.compile(r":sagemaker:.*:(model|endpoint-config|endpoint)/")
+HOSTING_ROLE = "DeployRole"
+# CloudWatch alarms: the stack's ("<stack>-production-5xx", ...), read-only: a role that could
+# change, silence or set them could defeat a production rollback.
+STACK_ALARMS = {"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${AWS::StackName}-*"}
+ALARM_READS = {"cloudwatch:DescribeAlarms"}
+# Setting a package's approval status is the Deploy role's alone, and only with a manual
+# approval in the pipeline: DeployProduction approves the package a person let through.
+PACKAGE_APPROVALS = {"sagemaker:UpdateModelPackage"}
 # Reviewed exceptions. PutMetricData's only resource type (a CloudWatch dataset) is not what
 # training jobs write: "*", held to SageMaker's namespace by the condition.
 STAR_EXCEPTIONS = {
     "cloudwatch:PutMetricData": {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TrainingJobs"}},
 }
+# SageMaker actions allowed on "*" (they support no resource-level permissions; the star rule
+# checks that): the list of endpoint configs, read-only names (see DeployRole).
+SAGEMAKER_STAR = {"sagemaker:ListEndpointConfigs"}
 # A list request names no package (see EvaluateRole).
 SAGEMAKER_EXCEPTIONS = {
     (
@@ -446,7 +542,7 @@ SAGEMAKER_EXCEPTIONS = {
         "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package/*",
     ),
 }
-PIPELINE_FUNCTIONS = {"StartTrainingFunction", "TrainAndTuneFunction", "EvaluateFunction"}
+PIPELINE_FUNCTIONS = {"StartTrainingFunction", "TrainAndTuneFunction", "EvaluateFunction", "DeployFunction"}
 VIA_S3 = {"StringEquals": {"kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}}
 
 
@@ -494,6 +590,8 @@ def statement_violations(role: str, st: dict, conditions: dict[str, bool], polic
         return
     if st.get("Effect") != "Allow":
         yield f"Effect {st.get('Effect')}"
+    if not st.get("Sid"):
+        yield "a statement without a Sid (each says what it is for)"
 
     def resource_types(action: str) -> list[str] | None:
         service, verb = action.split(":", 1)
@@ -534,8 +632,34 @@ def statement_violations(role: str, st: dict, conditions: dict[str, bool], polic
                 if st.get("Condition") != {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}:
                     yield f"iam:PassRole without iam:PassedToService = sagemaker.amazonaws.com"
             elif service == "sagemaker":
-                if not ((sub and SAGEMAKER_PREFIX.match(sub)) or (action, sub) in SAGEMAKER_EXCEPTIONS):
+                endpoint = ENDPOINT.match(sub) if sub else None
+                if resource == "*":
+                    if action not in SAGEMAKER_STAR:
+                        yield f"{action} on *: not a reviewed SageMaker exception ({', '.join(sorted(SAGEMAKER_STAR))})"
+                elif endpoint:
+                    allowed = ENDPOINT_ACTIONS[endpoint.group(1)]
+                    if action not in allowed:
+                        yield (
+                            f"{action} on the {endpoint.group(1)} endpoint: only "
+                            + ", ".join(sorted(allowed))
+                        )
+                elif not ((sub and SAGEMAKER_PREFIX.match(sub)) or (action, sub) in SAGEMAKER_EXCEPTIONS):
                     yield f"{action} on {resource}: not this stack's names"
+                if action in PACKAGE_APPROVALS and not (
+                    role == HOSTING_ROLE and conditions["ManualApprovalEnabled"]
+                ):
+                    manual = str(conditions["ManualApprovalEnabled"]).lower()
+                    yield (
+                        f"{action} granted to {role} with ManualApproval={manual}: "
+                        f"only {HOSTING_ROLE}, only with ManualApproval=true"
+                    )
+                if sub and HOSTING.search(sub) and role != HOSTING_ROLE:
+                    yield f"{action} on {resource}: hosting permissions granted to {role}, not {HOSTING_ROLE}"
+            elif service == "cloudwatch" and resource != "*":
+                if resource != STACK_ALARMS:
+                    yield f"{action} on {resource}: not this stack's alarms"
+                elif action not in ALARM_READS:
+                    yield f"{action} on the stack's alarms: they are read-only ({', '.join(sorted(ALARM_READS))})"
             elif service == "s3":
                 if not (
                     resource == {"Fn::GetAtt": ["ArtifactBucket", "Arn"]}
@@ -621,6 +745,8 @@ class TemplateTest(unittest.TestCase):
                 ]
                 if conditions["ManualApprovalEnabled"]:
                     expected.append(("Approval", ["ApproveModel"]))
+                # The model is deployed only once approved (Evaluate, or the Approval stage).
+                expected += [("DeployStaging", ["DeployStaging"]), ("DeployProduction", ["DeployProduction"])]
                 self.assertEqual(stages, expected)
                 kinds = [a["ActionTypeId"]["Provider"] for s in p["Stages"] for a in s["Actions"]]
                 self.assertEqual(
@@ -700,6 +826,32 @@ class TemplateTest(unittest.TestCase):
                     f"{action}: UserParameters is {len(text)} characters with the longest values",
                 )
 
+    def test_user_parameters_fit_with_variables_resolved(self):
+        """CodePipeline resolves the #{...} variables before the function reads them: where each
+        one has a longest value (the Deploy actions'), the resolved text fits too. The others
+        carry unbounded variables (a model artifact URI, a buildspec's exported values)."""
+        checked = set()
+        for label, params, conditions in self.variants:
+            values = Values(self.template, params)
+            longest = longest_variable_values(values, params)
+            for stage in self.pipeline(conditions)["Stages"]:
+                for action in stage["Actions"]:
+                    if action["ActionTypeId"]["Provider"] != "Lambda":
+                        continue
+                    text = values.evaluate(action["Configuration"]["UserParameters"])
+                    if not set(VARIABLE.findall(text)) <= set(longest):
+                        continue
+                    with self.subTest(label, action=action["Name"]):
+                        resolved = VARIABLE.sub(lambda m: longest[m.groups()], text)
+                        self.assertLessEqual(
+                            len(resolved),
+                            USER_PARAMETERS_MAX,
+                            f"{action['Name']}: {len(resolved)} characters with the variables resolved",
+                        )
+                        self.assertIsInstance(json.loads(resolved), dict)
+                        checked.add(action["Name"])
+        self.assertLessEqual({"DeployStaging", "DeployProduction"}, checked)
+
     def test_user_parameters_match_the_settings(self):
         seen = set()
         for label, action, binary, text in self.user_parameters():
@@ -728,7 +880,7 @@ class TemplateTest(unittest.TestCase):
                     self.assertEqual(
                         parameters["ModelApprovalStatus"] == "PendingManualApproval", manual
                     )
-        self.assertEqual(seen, {"start-training", "train-and-tune", "evaluate"})
+        self.assertEqual(seen, {"start-training", "train-and-tune", "evaluate", "deploy"})
 
     def test_job_prefix_is_the_stack_name(self):
         for label, action, _, text in self.user_parameters():
@@ -767,6 +919,98 @@ class TemplateTest(unittest.TestCase):
         self.assertLessEqual(
             {("TrainAndTune", "StopJobsAtWindowEnd"), ("Evaluate", "RequireGate")}, seen
         )
+
+    # -- Deploy
+
+    def alarm_names(self, values: Values) -> list[str]:
+        return [
+            values.evaluate(r["Properties"]["AlarmName"])
+            for r in self.resources.values()
+            if r["Type"] == "AWS::CloudWatch::Alarm"
+        ]
+
+    def test_deploy_actions(self):
+        """Staging, then production, of the package the Evaluate action registered, run as the
+        SageMaker execution role; production with the stack's alarms for the rollback, and
+        approving the package (ApprovePackage) exactly when a manual approval precedes it."""
+        for label, params, conditions in self.variants:
+            values = Values(self.template, params)
+            stages = self.pipeline(conditions)["Stages"]
+            actions = {a["Name"]: a for s in stages for a in s["Actions"]}
+            # Production approves a waiting package itself only behind a person's Approval.
+            names = [s["Name"] for s in stages]
+            behind_approval = "Approval" in names and names.index("Approval") < names.index("DeployProduction")
+            self.assertEqual(behind_approval, conditions["ManualApprovalEnabled"])
+            for name, stage, alarms, approve in (
+                ("DeployStaging", "Staging", None, None),
+                ("DeployProduction", "Production", self.alarm_names(values), behind_approval),
+            ):
+                with self.subTest(label, action=name):
+                    action = actions[name]
+                    self.assertEqual(self.function_of(action)[0], "DeployFunction")
+                    parameters = json.loads(values.evaluate(action["Configuration"]["UserParameters"]))
+                    self.assertEqual(parameters["Stage"], stage)
+                    self.assertEqual(parameters["EndpointName"], f"{STACK_NAME}-{stage.lower()}")
+                    self.assertEqual(parameters["ModelPackageArn"], "#{EvaluateVariables.ModelPackageArn}")
+                    self.assertEqual(parameters["RoleArn"], values.get_att("SageMakerExecutionRole", "Arn"))
+                    self.assertEqual(parameters.get("Alarms"), alarms)
+                    self.assertEqual(parameters.get("ApprovePackage"), approve)
+                    output = self.template["Outputs"][f"{stage}EndpointName"]["Value"]
+                    self.assertEqual(values.evaluate(output), parameters["EndpointName"])
+
+    def test_deploy_function(self):
+        props = self.resources["DeployFunction"]["Properties"]
+        # The smoke test (up to 200 invocations) runs within one invocation.
+        self.assertEqual(props["Timeout"], 300)
+        self.assertEqual(props["MemorySize"], 256)
+        self.assertEqual(props["Role"], {"Fn::GetAtt": ["DeployRole", "Arn"]})
+        self.assertEqual(self.resources["DeployFunction"]["Metadata"]["BuildProperties"]["Binary"], "deploy")
+
+    def test_production_alarms(self):
+        """Two alarms on the production endpoint's AllTraffic variant, their thresholds the
+        stack's parameters, quiet without traffic."""
+        values = Values(self.template, longest_parameter_values(self.template))
+        alarms = {
+            name: r["Properties"] for name, r in self.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"
+        }
+        expected = {
+            "ProductionErrorAlarm": ("production-5xx", "Invocation5XXErrors", "Sum", "ProductionErrorAlarmThreshold"),
+            "ProductionLatencyAlarm": (
+                "production-latency",
+                "ModelLatency",
+                "Average",
+                "ProductionLatencyAlarmMicroseconds",
+            ),
+        }
+        self.assertEqual(set(alarms), set(expected))
+        for name, (suffix, metric, statistic, threshold) in expected.items():
+            with self.subTest(name):
+                a = alarms[name]
+                self.assertEqual(values.evaluate(a["AlarmName"]), f"{STACK_NAME}-{suffix}")
+                self.assertEqual((a["Namespace"], a["MetricName"], a["Statistic"]), ("AWS/SageMaker", metric, statistic))
+                dimensions = {d["Name"]: values.evaluate(d["Value"]) for d in a["Dimensions"]}
+                self.assertEqual(dimensions, {"EndpointName": f"{STACK_NAME}-production", "VariantName": "AllTraffic"})
+                self.assertEqual(a["Period"], 60)
+                self.assertEqual(a["Threshold"], {"Ref": threshold})
+                self.assertEqual(a["TreatMissingData"], "notBreaching")
+                self.assertEqual(self.template["Parameters"][threshold]["Type"], "Number")
+
+    def test_approval_custom_data_fits(self):
+        """CustomData is an action configuration value (at most 1000 characters, as
+        UserParameters) with the variables resolved; it names the package and says that
+        approving the run is all there is to do."""
+        for label, params, conditions in self.variants:
+            if not conditions["ManualApprovalEnabled"]:
+                continue
+            values = Values(self.template, params)
+            longest = longest_variable_values(values, params)
+            with self.subTest(label):
+                approval = next(s for s in self.pipeline(conditions)["Stages"] if s["Name"] == "Approval")
+                text = values.evaluate(approval["Actions"][0]["Configuration"]["CustomData"])
+                self.assertIn("#{EvaluateVariables.ModelPackageArn}", text)
+                self.assertIn("Approve this run to deploy it", text)
+                resolved = VARIABLE.sub(lambda m: longest[m.groups()], text)
+                self.assertLessEqual(len(resolved), USER_PARAMETERS_MAX, resolved)
 
     # -- Variables
 
@@ -812,6 +1056,8 @@ class TemplateTest(unittest.TestCase):
             "StartTraining": "TrainVariables",
             "TrainAndTune": "TuneVariables",
             "Evaluate": "EvaluateVariables",
+            "DeployStaging": "StagingVariables",
+            "DeployProduction": "ProductionVariables",
             "Source": "SourceVariables",
             "Build": "BuildVariables",
         }
@@ -859,7 +1105,7 @@ class TemplateTest(unittest.TestCase):
             for role, _, st in policy_statements(self.template, conditions):
                 if "iam:PassRole" in listed(st["Action"]):
                     passers.add(role)
-        self.assertEqual(passers, {"StartTrainingRole", "TrainAndTuneRole"})
+        self.assertEqual(passers, {"StartTrainingRole", "TrainAndTuneRole", "DeployRole"})
 
     def test_training_data_grants(self):
         """The data bucket is readable exactly as the parameters say, and only then."""
@@ -940,6 +1186,24 @@ def _set(resource: str, sid: str, **changes):
                 st[key] = value
 
     return mutate
+
+
+def _unconditional(role: str, sid: str):
+    """A breakage: a statement granted under an !If granted always."""
+
+    def mutate(template):
+        statements = template["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        for i, st in enumerate(statements):
+            if isinstance(st, dict) and "Fn::If" in st and st["Fn::If"][1].get("Sid") == sid:
+                statements[i] = st["Fn::If"][1]
+                return
+        raise AssertionError(f"{role}: no conditional statement {sid}")
+
+    return mutate
+
+
+def _SAGEMAKER(resource: str) -> dict:  # noqa: N802 (reads as the ARN it builds)
+    return {"Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:" + resource}
 
 
 def _add_inline(role: str, statement: dict):
@@ -1062,6 +1326,123 @@ BREAKAGES = [
         ),
         "managed policies",
     ),
+    # The Deploy role.
+    (
+        "the smoke test on the production endpoint",
+        _set("DeployRole", "SmokeTestTheStagingEndpoint", Resource=_SAGEMAKER("endpoint/${AWS::StackName}-production")),
+        "sagemaker:InvokeEndpoint on the production endpoint",
+    ),
+    (
+        "the production endpoint deletable",
+        _set(
+            "DeployRole",
+            "DeleteTheStagingEndpoint",
+            Resource=[
+                _SAGEMAKER("endpoint/${AWS::StackName}-staging"),
+                _SAGEMAKER("endpoint/${AWS::StackName}-production"),
+            ],
+        ),
+        "sagemaker:DeleteEndpoint on the production endpoint",
+    ),
+    (
+        "UpdateEndpoint on every endpoint",
+        _set("DeployRole", "EndpointsOfThisStack", Resource=_SAGEMAKER("endpoint/*")),
+        "sagemaker:UpdateEndpoint on",
+    ),
+    (
+        "endpoints by prefix instead of their names",
+        _set("DeployRole", "EndpointsOfThisStack", Resource=_SAGEMAKER("endpoint/${AWS::StackName}-*")),
+        "not this stack's names",
+    ),
+    (
+        "InvokeEndpoint on any endpoint",
+        _set("DeployRole", "SmokeTestTheStagingEndpoint", Resource="*"),
+        'sagemaker:InvokeEndpoint supports resource-level permissions: not "*"',
+    ),
+    (
+        "every model",
+        _set("DeployRole", "ModelsOfThisStack", Resource=_SAGEMAKER("model/*")),
+        "sagemaker:CreateModel on",
+    ),
+    (
+        "endpoint configs of another stack",
+        _set("DeployRole", "EndpointConfigsOfThisStack", Resource=_SAGEMAKER("endpoint-config/*")),
+        "sagemaker:DeleteEndpointConfig on",
+    ),
+    (
+        "PassRole from Deploy to any service",
+        _set("DeployRole", "PassTheSageMakerExecutionRole", Condition=None),
+        "iam:PassRole without iam:PassedToService",
+    ),
+    (
+        "PassRole of another role",
+        _set("DeployRole", "PassTheSageMakerExecutionRole", Resource={"Fn::GetAtt": ["DeployRole", "Arn"]}),
+        "iam:PassRole of",
+    ),
+    (
+        "another SageMaker list on *",
+        _set("DeployRole", "ListEndpointConfigs", Action=["sagemaker:ListEndpointConfigs", "sagemaker:ListEndpoints"]),
+        "sagemaker:ListEndpoints on *: not a reviewed SageMaker exception",
+    ),
+    (
+        "the rollback alarms silenced",
+        _set("DeployRole", "ReadTheRollbackAlarms", Action=["cloudwatch:DescribeAlarms", "cloudwatch:DisableAlarmActions"]),
+        "cloudwatch:DisableAlarmActions on the stack's alarms",
+    ),
+    (
+        "every alarm of the account",
+        _set(
+            "DeployRole",
+            "ReadTheRollbackAlarms",
+            Resource={"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"},
+        ),
+        "not this stack's alarms",
+    ),
+    (
+        "an endpoint for another role",
+        _add_inline(
+            "EvaluateRole",
+            {
+                "Sid": "Endpoints",
+                "Effect": "Allow",
+                "Action": "sagemaker:DescribeEndpoint",
+                "Resource": _SAGEMAKER("endpoint/${AWS::StackName}-production"),
+            },
+        ),
+        "hosting permissions granted to EvaluateRole",
+    ),
+    (
+        "packages approved without a manual approval",
+        _unconditional("DeployRole", "ApproveModelPackagesOfThisStack"),
+        "sagemaker:UpdateModelPackage granted to DeployRole with ManualApproval=false",
+    ),
+    (
+        "packages approved by another role",
+        _add_inline(
+            "EvaluateRole",
+            {
+                "Sid": "Approve",
+                "Effect": "Allow",
+                "Action": "sagemaker:UpdateModelPackage",
+                "Resource": _SAGEMAKER("model-package/${AWS::StackName}-*"),
+            },
+        ),
+        "sagemaker:UpdateModelPackage granted to EvaluateRole",
+    ),
+    (
+        "a statement without a Sid",
+        _set("DeployRole", "ListEndpointConfigs", Sid=None),
+        "a statement without a Sid",
+    ),
+    (
+        "the pipeline invokes any function",
+        _set(
+            "PipelineRole",
+            "InvokeTheActions",
+            Resource={"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"},
+        ),
+        "not a pipeline function",
+    ),
 ]
 
 
@@ -1096,6 +1477,41 @@ class ReadersTest(unittest.TestCase):
         self.assertFalse(fields["InstanceType"].required)  # default
         self.assertTrue(fields["StopJobsAtWindowEnd"].accepts(True))
         self.assertFalse(fields["InstanceCount"].accepts("1"))
+
+    def test_settings_fields_read_enums_and_lists(self):
+        import tempfile
+
+        source = """
+/// doc
+#[derive(Debug, Deserialize)]
+pub enum Stage {
+    /// first
+    Staging,
+    #[serde(rename = "Prod")]
+    Production,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+pub struct Settings {
+    pub stage: Stage,
+    #[serde(default)]
+    pub alarms: Vec<String>,
+}
+"""
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "settings.rs"
+            path.write_text(source)
+            fields = settings_fields(path)
+        self.assertTrue(fields["Stage"].required)
+        self.assertTrue(fields["Stage"].accepts("Staging"))
+        self.assertTrue(fields["Stage"].accepts("Prod"))
+        self.assertFalse(fields["Stage"].accepts("Production"))
+        self.assertFalse(fields["Stage"].accepts("staging"))
+        self.assertFalse(fields["Alarms"].required)
+        self.assertTrue(fields["Alarms"].accepts(["a", "b"]))
+        self.assertFalse(fields["Alarms"].accepts("a"))
+        self.assertFalse(fields["Alarms"].accepts([1]))
 
     def test_loader_keeps_tags(self):
         node = yaml.load("a: !Sub x-${AWS::StackName}\nb: !GetAtt R.Arn\nc: !Ref P\n", Loader=CfnLoader)

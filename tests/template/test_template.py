@@ -10,8 +10,8 @@ image repository on/off, connection created/given, training data: none, a whole 
 prefix with its KMS key, a prefix and key without a bucket):
 
 - the pipeline: V2, named "<stack>-pipeline" as the Notify rule expects, triggered by pushes
-  to the branch, stages Source -> Build -> Train -> Tune -> Evaluate (-> Approval) ->
-  DeployStaging -> DeployProduction;
+  to the branch, stages Source -> Build -> Train -> Tune -> Evaluate -> DeployStaging
+  (-> Approval) -> DeployProduction;
 - every Lambda action names a function of this template whose rust-cargolambda Binary is a
   binary of the Cargo workspace, with retries off and a log group of its own;
 - every UserParameters is at most 1000 characters with the longest values CloudFormation can
@@ -742,11 +742,12 @@ class TemplateTest(unittest.TestCase):
                     ("Train", ["StartTraining"]),
                     ("Tune", ["TrainAndTune"]),
                     ("Evaluate", ["Evaluate"]),
+                    ("DeployStaging", ["DeployStaging"]),
                 ]
+                # A person tries the staging endpoint, then approves the run for production.
                 if conditions["ManualApprovalEnabled"]:
                     expected.append(("Approval", ["ApproveModel"]))
-                # The model is deployed only once approved (Evaluate, or the Approval stage).
-                expected += [("DeployStaging", ["DeployStaging"]), ("DeployProduction", ["DeployProduction"])]
+                expected.append(("DeployProduction", ["DeployProduction"]))
                 self.assertEqual(stages, expected)
                 kinds = [a["ActionTypeId"]["Provider"] for s in p["Stages"] for a in s["Actions"]]
                 self.assertEqual(

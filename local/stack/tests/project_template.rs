@@ -114,6 +114,20 @@ fn default_pipeline_stages_and_actions() {
                 "Invoke",
                 "Lambda"
             ),
+            (
+                "DeployStaging",
+                "DeployStaging",
+                Some("StagingVariables"),
+                "Invoke",
+                "Lambda"
+            ),
+            (
+                "DeployProduction",
+                "DeployProduction",
+                Some("ProductionVariables"),
+                "Invoke",
+                "Lambda"
+            ),
         ]
     );
     for stage in &p.stages {
@@ -220,7 +234,16 @@ fn manual_approval_adds_the_approval_stage() {
         .collect();
     assert_eq!(
         names,
-        ["Source", "Build", "Train", "Tune", "Evaluate", "Approval"]
+        [
+            "Source",
+            "Build",
+            "Train",
+            "Tune",
+            "Evaluate",
+            "DeployStaging",
+            "Approval",
+            "DeployProduction"
+        ]
     );
     let approve = stack
         .pipeline
@@ -305,7 +328,9 @@ fn each_lambda_action_names_a_function_and_its_binary() {
                 .unwrap_or_else(|| panic!("{}: no function {name}", action.name));
             assert_eq!(stack.function(&f.arn), Some(f));
             assert_eq!(stack.function(&f.logical_id), Some(f));
-            assert_eq!(f.timeout, Duration::from_secs(60));
+            // The deploy function runs a smoke test of up to 200 invocations.
+            let timeout = if f.binary == "deploy" { 300 } else { 60 };
+            assert_eq!(f.timeout, Duration::from_secs(timeout));
             assert_eq!(f.memory_mb, 256);
             assert_eq!(f.architectures, ["arm64"]);
             assert_eq!(f.maximum_retry_attempts, Some(0));
@@ -313,12 +338,21 @@ fn each_lambda_action_names_a_function_and_its_binary() {
             binaries.push(f.binary.as_str());
         }
     }
-    assert_eq!(binaries, ["start-training", "train-and-tune", "evaluate"]);
+    assert_eq!(
+        binaries,
+        [
+            "start-training",
+            "train-and-tune",
+            "evaluate",
+            "deploy",
+            "deploy"
+        ]
+    );
     assert_eq!(
         stack.functions["StartTrainingFunction"].arn,
         "arn:aws:lambda:us-east-1:123456789012:function:sagemaker-cicd-StartTrainingFunction"
     );
-    assert_eq!(stack.functions.len(), 4);
+    assert_eq!(stack.functions.len(), 5);
 }
 
 #[test]
@@ -485,4 +519,39 @@ fn a_missing_file_is_named() {
     let e = Template::load(&template_path().with_file_name("no-such-template.yaml")).unwrap_err();
     assert!(matches!(e, StackError::Read { .. }));
     assert!(e.to_string().contains("no-such-template.yaml"), "{e}");
+}
+
+#[test]
+fn the_production_alarms_are_resolved_for_the_local_cloudwatch() {
+    let stack = stack(&[("ProductionErrorAlarmThreshold", "3")]);
+    let names: Vec<&str> = stack.alarms.values().map(|a| a.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "sagemaker-cicd-production-5xx",
+            "sagemaker-cicd-production-latency"
+        ]
+    );
+    let errors = stack
+        .alarms
+        .values()
+        .find(|a| a.name.ends_with("-5xx"))
+        .unwrap();
+    assert_eq!(errors.properties["MetricName"], "Invocation5XXErrors");
+    assert_eq!(errors.properties["Namespace"], "AWS/SageMaker");
+    // A parameter is a string; the local run reads numbers from either.
+    assert_eq!(errors.properties["Threshold"], "3");
+    assert_eq!(
+        errors.properties["Dimensions"][0]["Value"],
+        "sagemaker-cicd-production"
+    );
+    // The Deploy action names the same alarms.
+    let production = stack.pipeline.stage("DeployProduction").unwrap();
+    let parameters = &production.actions[0].configuration["UserParameters"];
+    assert!(
+        parameters.contains(
+            r#""Alarms":["sagemaker-cicd-production-5xx","sagemaker-cicd-production-latency"]"#
+        ),
+        "{parameters}"
+    );
 }

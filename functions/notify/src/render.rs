@@ -431,9 +431,7 @@ fn deployment(x: &Execution) -> String {
                 _ => "Deploy",
             };
             let said = match (&a.status, &a.error, &a.summary) {
-                (ActionStatus::Failed, Some(error), _) => {
-                    error.message.lines().next().unwrap_or_default().to_owned()
-                }
+                (ActionStatus::Failed, Some(error), _) => error.message.clone(),
                 (_, _, Some(summary)) => summary.clone(),
                 (status, _, None) => status.label().to_owned(),
             };

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use local_codepipeline::{
-    ExecutionReport, LocalPipeline, Progress, RunSettings, Services, ServicesSettings,
+    ActionReport, ExecutionReport, LocalPipeline, Progress, RunSettings, Services, ServicesSettings,
 };
 use local_stack::{Stack, StackInputs, Template};
 use serde::Serialize;
@@ -222,6 +222,13 @@ async fn run_all(options: RunOptions) -> Result<i32, String> {
         "Starting the local services (moto, the local SageMaker, the local CodePipeline) ...",
     );
     let services = start_services(&prepared.project, &prepared.work_dir).await?;
+    display.line(&format!(
+        "Local services: S3, SNS, CloudWatch and the Model Registry (moto) at {}; SageMaker and \
+         its runtime at {}; CodePipeline at {}",
+        services.moto_endpoint(),
+        services.sagemaker_endpoint(),
+        services.codepipeline_endpoint()
+    ));
     let (code, endpoint) =
         run_with(&options, &prepared, &services, &mut display, &mut interrupt).await;
     if options.serve && code != INTERRUPTED {
@@ -355,13 +362,24 @@ fn text_summary(summary: &Summary) -> String {
         ..
     } = summary;
     let mut out = String::from("\n");
+    let width = |name: &str, of: fn(&ActionReport) -> &str| {
+        report
+            .actions
+            .iter()
+            .map(|a| of(a).chars().count())
+            .chain([name.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let stage = width("Stage", |a| &a.stage);
+    let action = width("Action", |a| &a.action);
     out.push_str(&format!(
-        "{:<10} {:<16} {:<10} {:>8}  {}\n",
+        "{:<stage$} {:<action$} {:<10} {:>8}  {}\n",
         "Stage", "Action", "Status", "Time", "Invocations"
     ));
     for a in &report.actions {
         out.push_str(&format!(
-            "{:<10} {:<16} {:<10} {:>7.1}s  {}\n",
+            "{:<stage$} {:<action$} {:<10} {:>7.1}s  {}\n",
             a.stage,
             a.action,
             a.status,
@@ -378,6 +396,8 @@ fn text_summary(summary: &Summary) -> String {
             out.push_str(&format!("\n{} / {} failed:\n{error}\n", a.stage, a.action));
         } else if let (true, Some(summary)) = (a.stage == "Evaluate", &a.summary) {
             out.push_str(&format!("\nVerdict:\n{summary}\n"));
+        } else if let (true, Some(summary)) = (a.stage.starts_with("Deploy"), &a.summary) {
+            out.push_str(&format!("\n{}:\n{summary}\n", a.stage));
         }
     }
     out.push_str(&format!(

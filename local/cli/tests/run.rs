@@ -119,6 +119,8 @@ fn the_sample_is_built_trained_tuned_gated_registered_and_emailed() {
         "StartTraining",
         "TrainAndTune",
         "Evaluate",
+        "DeployStaging",
+        "DeployProduction",
     ]
     .iter()
     .map(|a| (a.to_string(), "Succeeded".to_string()))
@@ -159,10 +161,173 @@ fn the_sample_is_built_trained_tuned_gated_registered_and_emailed() {
         "{execution:#}"
     );
 
+    // Deployed: staging passed its smoke test through the model's own inference code, then
+    // production.
+    let staging = action(execution, "DeployStaging");
+    assert!(
+        staging["summary"]
+            .as_str()
+            .unwrap()
+            .contains("smoke test passed: 1 request(s), 10 invocation(s), all 200"),
+        "{staging}"
+    );
+    let production = &action(execution, "DeployProduction")["variables"];
+    assert_eq!(production["DeployStatus"], "Deployed", "{production}");
+    assert_eq!(production["EndpointName"], "sagemaker-cicd-production");
+
     let (subject, body) = only_email(execution);
     assert!(subject.starts_with("SUCCEEDED: local/"), "{subject}");
     assert!(body.contains("Evaluate"), "{body}");
+    assert!(
+        body.contains("  Production  Succeeded: Endpoint sagemaker-cicd-production is InService"),
+        "{body}"
+    );
     let _ = std::fs::remove_dir_all(repo);
+}
+
+#[test]
+fn a_smoke_test_that_fails_stops_before_production() {
+    let repo = sample_copy("failing-smoke-test");
+    without_tuning(&repo);
+    edit(
+        &repo,
+        "configuration/deployment.json",
+        r#""BodyRegex": "^((male|female),[0-9.]+\\n)+$""#,
+        r#""BodyRegex": "^(cat|dog),""#,
+    );
+    let (code, executions) = run(&[&repo], &[]);
+    let execution = &executions[0];
+    assert_eq!(code, 1, "{execution:#}");
+    let staging = action(execution, "DeployStaging");
+    assert_eq!(staging["status"], "Failed", "{staging}");
+    let error = staging["error"].as_str().unwrap();
+    assert!(
+        error.contains("smoke test of staging endpoint sagemaker-cicd-staging failed")
+            && error.contains("does not match BodyRegex `^(cat|dog),`")
+            && error.contains("male,"),
+        "{error}"
+    );
+    assert!(
+        execution["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["action"] != "DeployProduction"),
+        "{execution:#}"
+    );
+    let (subject, body) = only_email(execution);
+    assert!(subject.starts_with("FAILED in DeployStaging"), "{subject}");
+    assert!(
+        body.contains(
+            "Failed: The smoke test of staging endpoint sagemaker-cicd-staging failed, so the \
+             model goes no further: tests/smoke/penguins.csv: the answer does not match BodyRegex"
+        ),
+        "{body}"
+    );
+    let _ = std::fs::remove_dir_all(repo);
+}
+
+#[test]
+fn a_canary_whose_alarm_fires_is_rolled_back_and_the_email_says_why() {
+    use std::io::{BufRead, BufReader};
+
+    let first = sample_copy("canary-first");
+    without_tuning(&first);
+    let second = sample_copy("canary-second");
+    without_tuning(&second);
+    // Time to set the alarm while the canary bakes.
+    edit(
+        &second,
+        "configuration/deployment.json",
+        r#""WaitIntervalInSeconds": 10"#,
+        r#""WaitIntervalInSeconds": 120"#,
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sagemaker-cicd"))
+        .arg("run")
+        .args([&first, &second])
+        .args(["--json", "--poll", "0.2", "--project"])
+        .arg(project_root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
+    let mut moto = None;
+    let mut progress = Vec::new();
+    let mut fired = false;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split(" (moto) at ").nth(1) {
+            moto = rest.split(';').next().map(str::to_owned);
+        }
+        // The second execution's update: a quarter of the traffic on the canary, baking.
+        if !fired
+            && line.contains("DeployProduction")
+            && line.contains("25% of traffic on the new fleet")
+        {
+            let set = Command::new(project_root().join(".venv/bin/aws"))
+                .args(["cloudwatch", "set-alarm-state", "--alarm-name"])
+                .arg("sagemaker-cicd-production-5xx")
+                .args([
+                    "--state-value",
+                    "ALARM",
+                    "--state-reason",
+                    "Threshold Crossed: 4 errors",
+                ])
+                .env(
+                    "AWS_ENDPOINT_URL",
+                    moto.as_deref().expect("the run names moto first"),
+                )
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .env("AWS_DEFAULT_REGION", "us-east-1")
+                .output()
+                .unwrap();
+            assert!(
+                set.status.success(),
+                "{}",
+                String::from_utf8_lossy(&set.stderr)
+            );
+            fired = true;
+        }
+        progress.push(line);
+    }
+    let status = child.wait().unwrap();
+    let stdout = reader.join().unwrap();
+    assert!(fired, "the canary never baked:\n{}", progress.join("\n"));
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let executions = report["executions"].as_array().unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(executions[0]["status"], "Succeeded", "{:#}", executions[0]);
+    let second = &executions[1];
+    let production = action(second, "DeployProduction");
+    assert_eq!(production["status"], "Failed", "{production}");
+    let error = production["error"].as_str().unwrap();
+    assert!(
+        error.contains("was rolled back")
+            && error.contains("CloudWatch alarm sagemaker-cicd-production-5xx")
+            && error.contains("Threshold Crossed: 4 errors")
+            && error.contains("Alarms in ALARM: sagemaker-cicd-production-5xx."),
+        "{error}"
+    );
+    assert!(
+        progress
+            .iter()
+            .any(|l| l.contains("DeployProduction") && l.contains("RollingBack")),
+        "{}",
+        progress.join("\n")
+    );
+    let (subject, body) = only_email(second);
+    assert!(
+        subject.starts_with("FAILED in DeployProduction"),
+        "{subject}"
+    );
+    assert!(
+        body.contains("Production  Failed: The deployment of sagemaker-cicd-production-")
+            && body.contains("was rolled back"),
+        "{body}"
+    );
 }
 
 #[test]
@@ -510,7 +675,17 @@ fn without_a_gate_file_require_gate_false_registers_for_review() {
     std::fs::remove_file(repo.join("configuration/evaluation.json")).unwrap();
     let (code, executions) = run(&[&repo], &["--parameter", "RequireGate=false"]);
     let execution = &executions[0];
-    assert_eq!(code, 0, "{execution:#}");
+    // Registered for review, without the gate file's Inference (no SAGEMAKER_PROGRAM): the
+    // staging endpoint cannot serve it, and says why.
+    assert_eq!(code, 1, "{execution:#}");
+    let staging = action(execution, "DeployStaging");
+    assert!(
+        staging["error"]
+            .as_str()
+            .unwrap()
+            .contains("give the container SAGEMAKER_PROGRAM"),
+        "{staging}"
+    );
     let evaluate = action(execution, "Evaluate");
     assert_eq!(evaluate["variables"]["Verdict"], "Unchecked", "{evaluate}");
     assert!(

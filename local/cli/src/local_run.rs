@@ -71,6 +71,17 @@ pub struct Summary {
     pub training_jobs: Vec<TrainingJob>,
     /// The training processes' own run time, summed (they may overlap when tuning).
     pub training_seconds: f64,
+    /// The deployed model asked once, with the first record of its smoke test.
+    pub answer: Option<Answer>,
+}
+
+/// A prediction of the deployed model, through the local runtime API.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Answer {
+    pub endpoint: String,
+    pub request: String,
+    pub response: String,
 }
 
 /// Template parameters the local run fills when the user does not: the ones without a default.
@@ -297,9 +308,14 @@ async fn run_with(
             .into_iter()
             .filter(|j| jobs_seen.insert(j.name.clone()))
             .collect();
+        let answer = match deployed_endpoint(std::slice::from_ref(&execution)) {
+            Some(endpoint) => ask(services, repository, &endpoint).await,
+            None => None,
+        };
         let summary = Summary {
             repository: repository.clone(),
             training_seconds: training_jobs.iter().map(|j| j.seconds).sum(),
+            answer,
             execution,
             emails: new_emails,
             training_jobs,
@@ -321,15 +337,17 @@ async fn run_with(
     } else {
         1
     };
-    (code, deployed_endpoint(&summaries))
+    let endpoint = summaries
+        .last()
+        .and_then(|s| deployed_endpoint(std::slice::from_ref(&s.execution)));
+    (code, endpoint)
 }
 
 /// The endpoint the last execution deployed to, production before staging.
-fn deployed_endpoint(summaries: &[Summary]) -> Option<String> {
-    let last = summaries.last()?;
+fn deployed_endpoint(executions: &[ExecutionReport]) -> Option<String> {
+    let last = executions.last()?;
     let deployed = |stage: &str| {
-        last.execution
-            .actions
+        last.actions
             .iter()
             .find(|a| {
                 a.stage == stage
@@ -338,6 +356,51 @@ fn deployed_endpoint(summaries: &[Summary]) -> Option<String> {
             .and_then(|a| a.variables.get("EndpointName").cloned())
     };
     deployed("DeployProduction").or_else(|| deployed("DeployStaging"))
+}
+
+/// The first record of the repository's first smoke-test request, sent to `endpoint`.
+async fn ask(services: &Services, repository: &Path, endpoint: &str) -> Option<Answer> {
+    let text = std::fs::read_to_string(repository.join(deploy::config::DEFAULT_PATH)).ok()?;
+    let size = |file: &str| {
+        std::fs::metadata(repository.join(file))
+            .ok()
+            .map(|m| usize::try_from(m.len()).unwrap_or(usize::MAX))
+    };
+    let deployment = deploy::config::load(deploy::config::DEFAULT_PATH, &text, size).ok()?;
+    let request = deployment.smoke_test?.requests.into_iter().next()?;
+    let body = std::fs::read_to_string(repository.join(&request.body)).ok()?;
+    // One CSV row or JSON line; a JSON document as it is.
+    let record = match request.content_type.as_str() {
+        "application/json" => body.trim().to_owned(),
+        _ => body.lines().find(|l| !l.trim().is_empty())?.to_owned(),
+    };
+    let config = local_codepipeline::sdk_config(REGION, &services.sagemaker_endpoint());
+    let runtime = aws_sdk_sagemakerruntime::Client::new(&config);
+    let answered = runtime
+        .invoke_endpoint()
+        .endpoint_name(endpoint)
+        .content_type(&request.content_type)
+        .set_accept(request.accept)
+        .body(aws_sdk_sagemakerruntime::primitives::Blob::new(
+            record.as_bytes(),
+        ))
+        .send()
+        .await;
+    let response = match answered {
+        Ok(output) => output
+            .body()
+            .map(|b| String::from_utf8_lossy(b.as_ref()).trim().to_owned())
+            .unwrap_or_default(),
+        Err(e) => format!(
+            "error: {}",
+            aws_sdk_sagemakerruntime::error::DisplayErrorContext(e)
+        ),
+    };
+    Some(Answer {
+        endpoint: endpoint.to_owned(),
+        request: record,
+        response,
+    })
 }
 
 /// `run --serve`: how to call the endpoint the run deployed, with the AWS CLI.
@@ -359,6 +422,7 @@ fn text_summary(summary: &Summary) -> String {
         emails,
         training_jobs,
         training_seconds,
+        answer,
         ..
     } = summary;
     let mut out = String::from("\n");
@@ -421,6 +485,13 @@ fn text_summary(summary: &Summary) -> String {
             out.push_str(&format!("\n  {n}"));
         }
         out.push('\n');
+    }
+    if let Some(answer) = answer {
+        out.push_str(&format!(
+            "\nThe model answers on its local endpoint {} (the first record of its smoke \
+             test):\n  {}\n  -> {}\n",
+            answer.endpoint, answer.request, answer.response
+        ));
     }
     out
 }

@@ -174,6 +174,19 @@ fn the_sample_is_built_trained_tuned_gated_registered_and_emailed() {
     let production = &action(execution, "DeployProduction")["variables"];
     assert_eq!(production["DeployStatus"], "Deployed", "{production}");
     assert_eq!(production["EndpointName"], "sagemaker-cicd-production");
+    // The run asks the production endpoint with the smoke test's first penguin.
+    let answer = &execution["answer"];
+    assert_eq!(answer["endpoint"], "sagemaker-cicd-production", "{answer}");
+    assert_eq!(answer["request"], "Gentoo,Biscoe,45,15.4,220,5050");
+    let (sex, probability) = answer["response"]
+        .as_str()
+        .unwrap()
+        .split_once(',')
+        .unwrap_or_default();
+    assert!(
+        ["male", "female"].contains(&sex) && probability.parse::<f64>().is_ok(),
+        "{answer}"
+    );
 
     let (subject, body) = only_email(execution);
     assert!(subject.starts_with("SUCCEEDED: local/"), "{subject}");

@@ -17,7 +17,9 @@ fn the_readmes_example_loads() {
         (file == "tests/smoke/penguins.csv").then_some(200)
     })
     .unwrap_or_else(|e| panic!("{e}"));
-    let production = deployment.production.expect("the example deploys to production");
+    let production = deployment
+        .production
+        .expect("the example deploys to production");
     assert_eq!(production.variant.instances(), 2);
     assert!(deployment.staging.variant.serverless().is_some());
 }

@@ -13,6 +13,7 @@ pub mod outcome;
 pub mod params;
 pub mod report;
 pub mod run;
+pub mod token;
 
 pub use artifact::{ArtifactLimits, ArtifactStore, SourceArchive};
 pub use error::{FailureKind, JobError, aws_error};

@@ -3,10 +3,8 @@
 
 use pipeline_core::JobError;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 pub const VERSION: u8 = 1;
-const CHECKSUM_LEN: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -71,18 +69,12 @@ impl State {
 
     /// `<json>~<checksum>`: readable in the console, refused when altered.
     pub fn encode(&self) -> String {
-        let json = serde_json::to_string(self).unwrap_or_default();
-        let sum = checksum(&json);
-        format!("{json}~{sum}")
+        pipeline_core::token::seal(self)
     }
 
     /// Reads a token of this execution and deployment.
     pub fn decode(token: &str, execution: &str, config: &str) -> Result<State, TokenError> {
-        let (json, sum) = token.rsplit_once('~').ok_or(TokenError::Garbled)?;
-        if sum.len() != CHECKSUM_LEN || checksum(json) != sum {
-            return Err(TokenError::Garbled);
-        }
-        let state: State = serde_json::from_str(json).map_err(|_| TokenError::Garbled)?;
+        let state: State = pipeline_core::token::open(token).ok_or(TokenError::Garbled)?;
         if state.v != VERSION {
             return Err(TokenError::Version(state.v));
         }
@@ -91,14 +83,6 @@ impl State {
         }
         Ok(state)
     }
-}
-
-fn checksum(json: &str) -> String {
-    Sha256::digest(json.as_bytes())
-        .iter()
-        .take(CHECKSUM_LEN / 2)
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

@@ -230,6 +230,16 @@ fn alarms(states: &[(&'static str, StateValue)]) -> Rule {
     })
 }
 
+/// The stack's two production alarms and the one the sample deployment.json names, all
+/// existing; the 5xx alarm in `errors`.
+fn production_alarms(errors: StateValue) -> Rule {
+    alarms(&[
+        ("sagemaker-cicd-production-5xx", errors),
+        ("sagemaker-cicd-production-latency", StateValue::Ok),
+        ("team-alarm", StateValue::Ok),
+    ])
+}
+
 fn answers(body: &'static str) -> Rule {
     mock!(aws_sdk_sagemakerruntime::Client::invoke_endpoint)
         .match_requests(|r| r.content_type() == Some("text/csv"))
@@ -332,11 +342,7 @@ async fn production_deploys_only_an_approved_package() {
         package(ModelApprovalStatus::PendingManualApproval),
         create_model(),
     ];
-    world.cloudwatch = vec![alarms(&[
-        ("sagemaker-cicd-production-5xx", StateValue::Ok),
-        ("sagemaker-cicd-production-latency", StateValue::Ok),
-        ("team-alarm", StateValue::Ok),
-    ])];
+    world.cloudwatch = vec![production_alarms(StateValue::Ok)];
     let results = world.invoke(event("production")).await;
     let (kind, message) = results.only_failure();
     assert_eq!(kind, FailureType::JobFailed);
@@ -372,11 +378,7 @@ async fn with_a_manual_approval_production_approves_the_package_once() {
         config,
         endpoint_is(EndpointStatus::Creating, &ours("production"), None, None),
     ];
-    world.cloudwatch = vec![alarms(&[
-        ("sagemaker-cicd-production-5xx", StateValue::Ok),
-        ("sagemaker-cicd-production-latency", StateValue::Ok),
-        ("team-alarm", StateValue::Ok),
-    ])];
+    world.cloudwatch = vec![production_alarms(StateValue::Ok)];
     let event = with_parameter(event("production"), "ApprovePackage", Value::Bool(true));
     let results = world.invoke(event).await;
     results.only_in_progress();
@@ -414,11 +416,7 @@ async fn production_updates_blue_green_with_the_stacks_and_the_files_alarms() {
         ),
         update,
     ];
-    world.cloudwatch = vec![alarms(&[
-        ("sagemaker-cicd-production-5xx", StateValue::Ok),
-        ("sagemaker-cicd-production-latency", StateValue::Ok),
-        ("team-alarm", StateValue::Ok),
-    ])];
+    world.cloudwatch = vec![production_alarms(StateValue::Ok)];
     let results = world.invoke(event("production")).await;
     let (token, _, _) = results.only_in_progress();
     let state = State::decode(&token, EXECUTION, &ours("production")).unwrap();
@@ -605,11 +603,7 @@ async fn a_rolled_back_update_names_the_alarm_that_fired() {
             "Endpoint update rolled back: CloudWatch alarm sagemaker-cicd-production-5xx is in ALARM",
         ),
     )];
-    world.cloudwatch = vec![alarms(&[
-        ("sagemaker-cicd-production-5xx", StateValue::Alarm),
-        ("sagemaker-cicd-production-latency", StateValue::Ok),
-        ("team-alarm", StateValue::Ok),
-    ])];
+    world.cloudwatch = vec![production_alarms(StateValue::Alarm)];
     let results = world.invoke(following("production", Some("old"))).await;
     let (kind, message) = results.only_failure();
     assert_eq!(kind, FailureType::JobFailed);

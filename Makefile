@@ -151,7 +151,7 @@ sam-build: setup
 # InService, InvokeEndpoint through the local runtime against the model server called directly)
 # and the demo pipeline's overhead. Prints the table and writes $(BENCH_OUT)/report.md and
 # report.json. BENCH_ARGS=--help lists the options (counts, --function, --only, --logs).
-BENCH_FUNCTIONS := start-training train-and-tune evaluate notify
+BENCH_FUNCTIONS := start-training train-and-tune evaluate notify deploy
 BENCH_OUT := target/bench
 BENCH_ARGS ?=
 

@@ -4,13 +4,14 @@
 //! own overhead ([`pipeline`]).
 //!
 //! Every function runs as its own release binary behind a local Lambda Runtime API
-//! (`lambda-host`), against local services ([`world`]); the baseline, a Python/boto3
-//! start-training, runs behind the same host under awslambdaric. The pure parts ([`stats`],
-//! [`budget`], [`report`]) are unit-tested; the measuring parts need the built binaries and the
-//! services, and run from `make bench`.
+//! (`lambda-host`), against local services ([`world`]; deploy's endpoint: [`deployment`]); the
+//! baseline, a Python/boto3 start-training, runs behind the same host under awslambdaric. The
+//! pure parts ([`stats`], [`budget`], [`report`]) are unit-tested; the measuring parts need the
+//! built binaries and the services, and run from `make bench`.
 
 pub mod budget;
 pub mod codepipeline;
+pub mod deployment;
 pub mod hosting;
 pub mod measure;
 pub mod package;

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::budget::{self, Check};
+use crate::deployment;
 use crate::hosting::{self, HostingReport};
 use crate::measure::{self, Cold};
 use crate::package::{self, Packager};
@@ -50,7 +51,7 @@ pub struct Options {
     /// The demo's delay before an action is invoked again with its continuation token.
     #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
     pub pipeline_poll: f64,
-    /// Only these functions (default: all four).
+    /// Only these functions (default: all five).
     #[arg(long = "function", value_parser = FUNCTIONS)]
     pub functions: Vec<String>,
     /// Only these parts of the run (repeatable; default: all three).
@@ -157,11 +158,21 @@ async fn measure_function(
     let endpoints = world.endpoints();
     let codepipeline = &world.codepipeline;
     let mut ours = Scenario::ours(world, function)?.with_env(&options.env);
-    if function == "train-and-tune" {
-        // CodePipeline polls with the token of the previous invocation: take the first one.
+    if matches!(function, "train-and-tune" | "deploy") {
+        // CodePipeline invokes the action again with the token of the previous invocation:
+        // take the first one.
         let host = measure::start(&ours, &endpoints).await?;
         let (_, token) = measure::invoke(&host, &ours, codepipeline).await?;
-        let token = token.ok_or("train-and-tune returned no continuation token")?;
+        let token = token.ok_or_else(|| format!("{function} returned no continuation token"))?;
+        if function == "deploy" {
+            // The first invocation sent CreateEndpoint: the measured ones find it InService.
+            let took = deployment::wait_in_service(&world.sagemaker_client()).await?;
+            eprintln!(
+                "bench: deploy: endpoint {} InService after {:.1} s",
+                deployment::ENDPOINT,
+                took.as_secs_f64()
+            );
+        }
         ours = ours.with_continuation_token(&token);
     }
     let python = baseline
@@ -201,16 +212,25 @@ async fn measure_function(
         .await?;
         side.warm = Summary::of(&warm);
         if options.breakdown > 0 {
-            side.own = Some(
-                measure::breakdown(
-                    scenario,
-                    proxies,
-                    codepipeline,
-                    options.warmup,
-                    options.breakdown,
-                )
-                .await?,
-            );
+            let own = measure::breakdown(
+                scenario,
+                proxies,
+                codepipeline,
+                options.warmup,
+                options.breakdown,
+            )
+            .await?;
+            // The notes list deploy's calls: they must be the ones measured.
+            if function == "deploy"
+                && own.http_calls_per_invocation != deployment::HTTP_CALLS as f64
+            {
+                return Err(format!(
+                    "{:.2} HTTP calls per invocation where the scenario makes {}",
+                    own.http_calls_per_invocation,
+                    deployment::HTTP_CALLS
+                ));
+            }
+            side.own = Some(own);
         }
         sides.push(side);
     }
@@ -288,8 +308,20 @@ fn cold_reference(functions: &[FunctionReport]) -> Option<String> {
     })
 }
 
-/// The local hosting's setup, and why its overhead is an upper bound.
-const HOSTING_NOTE: &str = "Local hosting: the sample's model (examples/model-repo/src/train.py, 10 trees, on the sample's data) served in script mode by its own inference.py (SAGEMAKER_PROGRAM; SAGEMAKER_SUBMIT_DIRECTORY an s3:// sourcedir.tar.gz in moto), one serverless variant, the local SageMaker's model server (serving/serve.py under python3). Endpoint start: the CreateEndpoint call to the DescribeEndpoint (polled every 10 ms) that reads InService; each endpoint is deleted before the next starts. Invocations: one penguin as text/csv (Accept text/csv), through the local runtime API with aws-sdk-sagemakerruntime and straight to the model server's /invocations with a keep-alive HTTP client, alternating, every pair of answers checked equal; the overhead is the runtime's median minus the direct median. The local SageMaker and both clients run inside the bench process, in the profile `cargo run -p bench` builds (make bench's too: dev, unoptimised), so the overhead is an upper bound of an optimised build's.";
+/// The local hosting's setup ([`hosting_note`] adds the profile it ran in).
+const HOSTING_NOTE: &str = "Local hosting: the sample's model (examples/model-repo/src/train.py, 10 trees, on the sample's data) served in script mode by its own inference.py (SAGEMAKER_PROGRAM; SAGEMAKER_SUBMIT_DIRECTORY an s3:// sourcedir.tar.gz in moto), one serverless variant, the local SageMaker's model server (serving/serve.py under python3). Endpoint start: the CreateEndpoint call to the DescribeEndpoint (polled every 10 ms) that reads InService; each endpoint is deleted before the next starts. Invocations: one penguin as text/csv (Accept text/csv), through the local runtime API with aws-sdk-sagemakerruntime and straight to the model server's /invocations with a keep-alive HTTP client, alternating, every pair of answers checked equal; the overhead is the runtime's median minus the direct median.";
+
+/// [`HOSTING_NOTE`] and the profile the local SageMaker ran in: it runs inside the bench.
+fn hosting_note() -> String {
+    let profile = if cfg!(debug_assertions) {
+        "a dev build (unoptimised), so the overhead is an upper bound of an optimised build's"
+    } else {
+        "a release build (optimised), as make bench runs it"
+    };
+    format!(
+        "{HOSTING_NOTE} The local SageMaker and both clients run inside the bench process, here {profile}."
+    )
+}
 
 fn notes(
     machine: &Machine,
@@ -305,7 +337,7 @@ fn notes(
         notes.extend(function_notes(functions));
     }
     if hosting {
-        notes.push(HOSTING_NOTE.to_owned());
+        notes.push(hosting_note());
     }
     if pipeline {
         notes.push("Local pipeline: `target/release/sagemaker-cicd run examples/model-repo` (Source, Build with the sample's unit tests and uploads, Train, Tune with 10 tuning jobs 2 at a time, Evaluate, the email), wall time against the time its training processes ran (the union of their intervals: tuning runs two side by side); the rest is the pipeline's own: moto's start, the build, the functions, the polling delay between continuation-token invocations.".to_owned());
@@ -313,15 +345,27 @@ fn notes(
     notes
 }
 
+/// deploy's scenario, and the calls of one of its invocations.
+fn deploy_note() -> String {
+    format!(
+        "deploy: DeployStaging's invocation that finds its endpoint InService on the deployment's config (events/deploy/staging.json with the continuation token of the bench's first, unmeasured invocation, which created the model, the endpoint config and the endpoint {endpoint} from a model package Approved in moto's Model Registry). The model: a model.tar.gz with a tiny script-mode inference.py (every CSV row answered `female,0.5`), served by the local SageMaker's model server on the sample's serverless staging variant. The source: the sample repository with the smoke test of its configuration/deployment.json run once (its Latency repetitions left out): one InvokeEndpoint of the sample's five penguins, held to its record count and regex. {calls} HTTP calls per invocation: GetObject of the source (moto), DescribeEndpoint, the smoke test's InvokeEndpoint (the local SageMaker's runtime API and the model server behind it), the clean-up's ListEndpointConfigs (forwarded by the local SageMaker to moto, which has none of its configs, so nothing is deleted), and PutJobSuccessResult (DeployStatus Deployed).",
+        endpoint = deployment::ENDPOINT,
+        calls = deployment::HTTP_CALLS,
+    )
+}
+
 fn function_notes(functions: &[FunctionReport]) -> Vec<String> {
     let mut notes = vec![
         "Ours and the baseline ran in the same run, cold starts interleaved.".to_owned(),
         "Cold start: process spawn to the first completed invocation (init + first invoke, client construction and config loading included), through the Lambda Runtime API of lambda-host; a new process each time. Warm: /next to /response on one process.".to_owned(),
         "Ours: the native x86_64 release binaries (`cargo build --release`: opt-level s, LTO, panic=abort). Baseline: tools/bench/baseline/handler.py (boto3 1.44.5) under awslambdaric 4.2.2, both pinned in tools/requirements/bench.txt.".to_owned(),
-        "Services: moto (S3, SNS, the Model Registry; SageMaker CreateTrainingJob for start-training, so that no training process starts per invocation), the local SageMaker (train-and-tune polls an InProgress training job, with a continuation token; evaluate reads a completed one), and the local run's CodePipeline API (local-codepipeline: every job registered before its invocation must report exactly one result, a second is refused and counted; notify reads a sample five-stage execution through GetPipelineExecution and ListActionExecutions). Every invocation is a new CodePipeline job (notify: a new pipeline execution).".to_owned(),
+        "Services: moto (S3, SNS, the Model Registry; SageMaker CreateTrainingJob for start-training, so that no training process starts per invocation), the local SageMaker (train-and-tune polls an InProgress training job, with a continuation token; evaluate reads a completed one; deploy follows its staging endpoint and smoke-tests it through the runtime API; what it does not serve, the Model Registry and ListEndpointConfigs, it forwards to moto through a proxy that sends its CloudWatch calls, the endpoint's invocation metrics, to a second moto instead, as storing them keeps a moto busy for 150 to 300 ms once a second), and the local run's CodePipeline API (local-codepipeline: every job registered before its invocation must report exactly one result, a second is refused and counted; notify reads a sample five-stage execution through GetPipelineExecution and ListActionExecutions). Every invocation is a new CodePipeline job (notify: a new pipeline execution).".to_owned(),
         "Outside HTTP calls: warm invocations with every endpoint behind a timing proxy; the proxy times each call from the request to the service's complete answer; the rest is the function's code, the SDK's serialisation and signing, and the loopback. Against real AWS endpoints each call takes tens of milliseconds instead of the local services' few, so the share there is smaller still.".to_owned(),
         "Zips: `bootstrap` built by cargo-lambda (`cargo lambda build --release --arm64|--x86-64`), zipped as `sam deploy` does (Python zipfile, deflate at zlib's default level 6). The baseline's ratio is against the zip with boto3 vendored; Lambda's Python runtime ships a boto3, so the handler alone is enough when its boto3 will do.".to_owned(),
     ];
+    if functions.iter().any(|f| f.function == "deploy") {
+        notes.push(deploy_note());
+    }
     notes.extend(cold_reference(functions));
     if functions.iter().all(|f| f.ours.zips.is_empty()) {
         notes.push("No zip sizes: no cargo-lambda builds were found under the lambda directory (make bench builds them).".to_owned());
@@ -625,6 +669,17 @@ mod tests {
                 .any(|n| n.starts_with("Ours and the baseline"))
         );
         assert!(everything.iter().any(|n| n.starts_with("Local pipeline:")));
+        assert!(!everything.iter().any(|n| n.starts_with("deploy:")));
+        let mut with_deploy = functions();
+        with_deploy.push(FunctionReport {
+            function: "deploy".into(),
+            ours: side(30.0, 5.0),
+            baseline: None,
+        });
+        let notes = notes(&machine, &with_deploy, false, false);
+        let deploy = notes.iter().find(|n| n.starts_with("deploy:")).unwrap();
+        assert!(deploy.contains("5 HTTP calls per invocation"), "{deploy}");
+        assert!(deploy.contains("sagemaker-cicd-staging"), "{deploy}");
     }
 
     #[test]

@@ -9,10 +9,17 @@ use lambda_host::{FunctionSpec, Invocation};
 use serde_json::Value;
 
 use crate::codepipeline::BenchCodePipeline;
+use crate::deployment;
 use crate::world::{BUCKET, CANDIDATE_JOB, Endpoints, SLEEPING_JOB, SOURCE_KEY, World};
 use local_codepipeline::JobResult;
 
-pub const FUNCTIONS: [&str; 4] = ["start-training", "train-and-tune", "evaluate", "notify"];
+pub const FUNCTIONS: [&str; 5] = [
+    "start-training",
+    "train-and-tune",
+    "evaluate",
+    "notify",
+    "deploy",
+];
 
 /// Whose implementation runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +43,12 @@ impl Implementation {
 enum Expect {
     /// PutJobSuccessResult without a continuation token.
     Done,
-    /// PutJobSuccessResult with a continuation token (the Tune action polling).
+    /// PutJobSuccessResult with a continuation token (the Tune action polling; deploy's first
+    /// invocation).
     InProgress,
+    /// deploy's PutJobSuccessResult without a token: `DeployStatus` Deployed, the smoke test
+    /// passed.
+    Deployed,
     /// notify's `{"result": "sent"}`.
     Sent,
 }
@@ -77,11 +88,15 @@ fn set_user_parameters(event: &mut Value, params: &Value) {
         Value::from(params.to_string());
 }
 
-fn with_source(mut event: Value) -> Value {
+fn with_source(event: Value) -> Value {
+    with_source_key(event, SOURCE_KEY)
+}
+
+fn with_source_key(mut event: Value, key: &str) -> Value {
     let location =
         &mut event["CodePipeline.job"]["data"]["inputArtifacts"][0]["location"]["s3Location"];
     location["bucketName"] = BUCKET.into();
-    location["objectKey"] = SOURCE_KEY.into();
+    location["objectKey"] = key.into();
     event
 }
 
@@ -124,6 +139,17 @@ impl Scenario {
                     ("ARTIFACT_BUCKET".to_owned(), BUCKET.to_owned()),
                 ],
             ),
+            "deploy" => {
+                // DeployStaging; its first invocation creates the endpoint, the measured ones
+                // carry its continuation token (`with_continuation_token`).
+                let mut event =
+                    with_source_key(event(root, "deploy/staging.json")?, deployment::SOURCE_KEY);
+                let mut params = user_parameters(&event);
+                params["EndpointName"] = deployment::ENDPOINT.into();
+                params["ModelPackageArn"] = world.model_package_arn.clone().into();
+                set_user_parameters(&mut event, &params);
+                (event, Expect::InProgress, vec![])
+            }
             other => return Err(format!("no scenario for `{other}`")),
         };
         Ok(Scenario {
@@ -158,16 +184,20 @@ impl Scenario {
         }
     }
 
-    /// The Train-and-Tune event with a continuation token, as CodePipeline sends every poll
-    /// after the first.
+    /// The event with a continuation token, as CodePipeline sends every invocation of an action
+    /// after the first. Train-and-Tune's still finds its job running; deploy's finds its endpoint
+    /// InService on the deployment's config, so it smoke-tests it and ends the action.
     pub fn with_continuation_token(mut self, token: &str) -> Scenario {
         self.template["CodePipeline.job"]["data"]["continuationToken"] = token.into();
+        if self.function == "deploy" {
+            self.expect = Expect::Deployed;
+        }
         self
     }
 
     /// Where the function's SageMaker client goes: start-training's CreateTrainingJob goes to
     /// moto (a local SageMaker would start a training process per invocation); the others read
-    /// the local SageMaker's jobs.
+    /// the local SageMaker's jobs, or (deploy) its endpoints.
     fn sagemaker_endpoint<'a>(&self, endpoints: &'a Endpoints) -> &'a str {
         if self.function == "start-training" {
             &endpoints.moto
@@ -183,9 +213,15 @@ impl Scenario {
             ("AWS_SECRET_ACCESS_KEY", "testing"),
             ("AWS_ENDPOINT_URL_S3", endpoints.moto.as_str()),
             ("AWS_ENDPOINT_URL_SNS", endpoints.moto.as_str()),
+            ("AWS_ENDPOINT_URL_CLOUDWATCH", endpoints.moto.as_str()),
             (
                 "AWS_ENDPOINT_URL_SAGEMAKER",
                 self.sagemaker_endpoint(endpoints),
+            ),
+            // InvokeEndpoint: the local SageMaker serves the runtime API on the same address.
+            (
+                "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME",
+                endpoints.sagemaker.as_str(),
             ),
             (
                 "AWS_ENDPOINT_URL_CODEPIPELINE",
@@ -263,6 +299,26 @@ impl Scenario {
                 _,
             ) if self.expect == Expect::Done => {
                 Ok(output_variables.get("TrainingJobName").cloned())
+            }
+            (
+                Some(JobResult::Success {
+                    continuation_token: None,
+                    output_variables,
+                    summary,
+                    ..
+                }),
+                _,
+            ) if self.expect == Expect::Deployed => {
+                let summary = summary.unwrap_or_default();
+                if output_variables.get("DeployStatus").map(String::as_str) == Some("Deployed")
+                    && summary.contains("smoke test passed")
+                {
+                    Ok(output_variables.get("EndpointConfigName").cloned())
+                } else {
+                    Err(format!(
+                        "job {id} did not deploy and smoke-test the endpoint: {output_variables:?}, {summary:?}"
+                    ))
+                }
             }
             (Some(one), _) => Err(format!("job {id} reported an unexpected result: {one:?}")),
         }

@@ -1,6 +1,8 @@
 //! The local services the functions talk to during the benchmark: a moto server (S3, SNS, the
 //! Model Registry, and SageMaker's CreateTrainingJob for start-training), a local SageMaker (the
-//! training jobs train-and-tune and evaluate read), and the local run's CodePipeline API.
+//! training jobs train-and-tune and evaluate read; the hosting and runtime API deploy uses), and
+//! the local run's CodePipeline API. The local SageMaker writes its CloudWatch metrics to a moto
+//! of their own ([`SplitProxy`]), so that storing them does not stall the functions' calls.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,7 +15,7 @@ use local_sagemaker::{ImageCommands, ImageRule, LocalSageMaker, Settings};
 use test_support::MotoServer;
 
 use crate::codepipeline::BenchCodePipeline;
-use crate::proxy::TimingProxy;
+use crate::proxy::{SplitProxy, TimingProxy};
 
 pub const BUCKET: &str = "sagemaker-cicd-artifacts";
 pub const SOURCE_KEY: &str = "source/model-repo.zip";
@@ -37,19 +39,31 @@ pub struct Endpoints {
 pub struct World {
     pub root: PathBuf,
     pub moto: MotoServer,
+    /// The local SageMaker's CloudWatch (its endpoints' metrics).
+    cloudwatch: MotoServer,
+    /// The local SageMaker's forward endpoint: SageMaker to `moto`, CloudWatch to `cloudwatch`.
+    forward: SplitProxy,
     pub sagemaker: LocalSageMaker,
     pub codepipeline: BenchCodePipeline,
     pub topic_arn: String,
     /// `s3://.../model.tar.gz` of [`CANDIDATE_JOB`].
     pub candidate_artifacts: String,
+    /// The Approved model package deploy deploys ([`crate::deployment`]).
+    pub model_package_arn: String,
     work: PathBuf,
 }
 
 impl World {
     pub async fn start(root: &Path, work: &Path) -> Result<World, String> {
+        let started = |e| format!("the moto server did not start (run `make setup`): {e}");
+        let cloudwatch = tokio::task::spawn_blocking(MotoServer::start);
         let moto = tokio::task::spawn_blocking(MotoServer::start)
             .await
-            .map_err(|e| format!("the moto server did not start (run `make setup`): {e}"))?;
+            .map_err(started)?;
+        let cloudwatch = cloudwatch.await.map_err(started)?;
+        let forward = SplitProxy::start(&moto.endpoint_url(), &cloudwatch.endpoint_url())
+            .await
+            .map_err(|e| format!("cannot serve the local SageMaker's forward endpoint: {e}"))?;
         let config = moto.sdk_config();
         let s3 = moto.s3_client();
         s3.create_bucket()
@@ -79,6 +93,13 @@ impl World {
             .map_err(|e| format!("CreateTopic on moto: {e:?}"))?
             .topic_arn
             .unwrap_or_default();
+        let model_package_arn = crate::deployment::prepare(
+            &s3,
+            &aws_sdk_sagemaker::Client::new(&config),
+            BUCKET,
+            &files,
+        )
+        .await?;
 
         let mut images = ImageCommands::default();
         let rule = |image: &str, script: &str| {
@@ -92,7 +113,7 @@ impl World {
         )?);
         let sagemaker = LocalSageMaker::start(
             Settings::new(work.join("sagemaker"))
-                .with_forward_endpoint(moto.endpoint_url())
+                .with_forward_endpoint(forward.endpoint_url())
                 .with_images(images)
                 .with_stop_grace(Duration::from_secs(1)),
             s3.clone(),
@@ -114,10 +135,13 @@ impl World {
         Ok(World {
             root: root.to_owned(),
             moto,
+            cloudwatch,
+            forward,
             sagemaker,
             codepipeline,
             topic_arn,
             candidate_artifacts,
+            model_package_arn,
             work: work.to_owned(),
         })
     }
@@ -130,8 +154,17 @@ impl World {
         }
     }
 
+    /// A SageMaker client of the local SageMaker.
+    pub fn sagemaker_client(&self) -> aws_sdk_sagemaker::Client {
+        aws_sdk_sagemaker::Client::new(&test_support::local_sdk_config(
+            &self.sagemaker.endpoint_url(),
+        ))
+    }
+
     pub async fn shutdown(self) {
         self.sagemaker.shutdown().await;
+        drop(self.forward);
+        drop(self.cloudwatch);
         drop(self.moto);
         let _ = std::fs::remove_dir_all(self.work.join("sagemaker"));
     }

@@ -125,8 +125,17 @@ impl World {
                 .endpoint_url(sagemaker.endpoint_url())
                 .build(),
         );
-        create_job(&client, SLEEPING_JOB, SLEEP_IMAGE).await?;
-        create_job(&client, CANDIDATE_JOB, METRICS_IMAGE).await?;
+        create_job(&client, SLEEPING_JOB, SLEEP_IMAGE, &[]).await?;
+        // As the sample's trainingjob.json: evaluate registers a script-mode model with the
+        // code its training job ran (SAGEMAKER_SUBMIT_DIRECTORY); the metrics image runs none.
+        let source_dir = format!("s3://{BUCKET}/source/bench/sourcedir.tar.gz");
+        create_job(
+            &client,
+            CANDIDATE_JOB,
+            METRICS_IMAGE,
+            &[("sagemaker_submit_directory", &source_dir)],
+        )
+        .await?;
         let candidate_artifacts = wait_until_completed(&client, CANDIDATE_JOB).await?;
 
         let codepipeline = BenchCodePipeline::start()
@@ -211,6 +220,7 @@ async fn create_job(
     client: &aws_sdk_sagemaker::Client,
     name: &str,
     image: &str,
+    hyperparameters: &[(&str, &str)],
 ) -> Result<(), String> {
     let metric =
         |name: &str, regex: &str| MetricDefinition::builder().name(name).regex(regex).build();
@@ -224,11 +234,16 @@ async fn create_job(
         ))
         .metric_definitions(metric("test:accuracy", "test accuracy: ([0-9.]+)"))
         .build();
+    let hyperparameters: std::collections::HashMap<String, String> = hyperparameters
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     client
         .create_training_job()
         .training_job_name(name)
         .role_arn(ROLE)
         .algorithm_specification(algorithm)
+        .set_hyper_parameters((!hyperparameters.is_empty()).then_some(hyperparameters))
         .output_data_config(
             OutputDataConfig::builder()
                 .s3_output_path(format!("s3://{BUCKET}/models/"))

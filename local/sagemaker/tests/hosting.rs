@@ -536,6 +536,28 @@ async fn a_linear_update_without_alarms_completes_on_the_new_config() {
     assert_eq!(done.failure_reason(), None);
     assert_eq!(t.invoke("svc", "2\n").await.unwrap().0, "6.0\n");
     assert_eq!(model_server_pids(&t.h).len(), 1, "the old fleet is gone");
+    // Both configs are listed, newest first; the old one may go while the endpoint serves.
+    let listed =
+        t.h.client
+            .list_endpoint_configs()
+            .name_contains("svc-config")
+            .sort_order(aws_sdk_sagemaker::types::OrderKey::Descending)
+            .send()
+            .await
+            .unwrap();
+    let names: Vec<_> = listed
+        .endpoint_configs()
+        .iter()
+        .filter_map(|c| c.endpoint_config_name())
+        .collect();
+    assert_eq!(names, ["svc-config-v2", "svc-config"]);
+    t.h.client
+        .delete_endpoint_config()
+        .endpoint_config_name("svc-config")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(t.invoke("svc", "2\n").await.unwrap().0, "6.0\n");
 }
 
 #[tokio::test]

@@ -348,6 +348,77 @@ pub fn describe_endpoint_config(service: &Service, body: &[u8]) -> Result<Respon
     Ok(json_response(&out))
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct ListEndpointConfigs {
+    sort_by: Option<String>,
+    sort_order: Option<String>,
+    next_token: Option<String>,
+    max_results: Option<i32>,
+    name_contains: Option<String>,
+    creation_time_before: Option<Timestamp>,
+    creation_time_after: Option<Timestamp>,
+}
+
+pub fn list_endpoint_configs(service: &Service, body: &[u8]) -> Result<Response, ApiError> {
+    let request: ListEndpointConfigs = protocol::parse(body)?;
+    let descending = descending(request.sort_order.as_deref())?;
+    let hosting = service.hosting();
+    let mut configs: Vec<&EndpointConfig> = hosting
+        .endpoint_configs
+        .values()
+        .filter(|c| {
+            let name = &c.request.endpoint_config_name;
+            request
+                .name_contains
+                .as_deref()
+                .is_none_or(|part| name.to_lowercase().contains(&part.to_lowercase()))
+                && request
+                    .creation_time_before
+                    .is_none_or(|t| c.creation_time < t)
+                && request
+                    .creation_time_after
+                    .is_none_or(|t| c.creation_time > t)
+        })
+        .collect();
+    match request.sort_by.as_deref().unwrap_or("CreationTime") {
+        "CreationTime" => configs.sort_by_key(|c| c.creation_time),
+        "Name" => configs.sort_by(|a, b| {
+            a.request
+                .endpoint_config_name
+                .cmp(&b.request.endpoint_config_name)
+        }),
+        other => {
+            return Err(ApiError::validation(format!(
+                "SortBy `{other}` is not Name or CreationTime"
+            )));
+        }
+    }
+    if descending {
+        configs.reverse();
+    }
+    let summaries: Vec<Value> = configs
+        .iter()
+        .map(|c| {
+            json!({
+                "EndpointConfigName": c.request.endpoint_config_name,
+                "EndpointConfigArn": c.arn,
+                "CreationTime": c.creation_time,
+            })
+        })
+        .collect();
+    let (summaries, next_token) = page(
+        summaries,
+        request.next_token.as_deref(),
+        request.max_results,
+    )?;
+    let mut answer = json!({ "EndpointConfigs": summaries });
+    if let Some(token) = next_token {
+        answer["NextToken"] = json!(token);
+    }
+    Ok(json_response(&answer))
+}
+
 pub fn delete_endpoint_config(service: &Service, body: &[u8]) -> Result<Response, ApiError> {
     let request: ConfigName = protocol::parse(body)?;
     let removed = service

@@ -78,8 +78,12 @@ pub fn decide(marker: Option<&Marker>, now: DateTime, lease: Duration) -> Decisi
             message_id: message_id.clone(),
         },
         Some(Marker::Sending { since, .. }) => {
+            // Fresh: younger than the lease. A clock a little ahead of ours still protects
+            // its sender; a marker dated beyond a lease ahead is no clock skew, and would
+            // block the email for ever: it is taken over.
+            let lease = lease.as_secs_f64();
             let fresh = DateTime::from_str(since, Format::DateTime)
-                .map(|t| now.as_secs_f64() - t.as_secs_f64() < lease.as_secs_f64())
+                .map(|t| (-lease..lease).contains(&(now.as_secs_f64() - t.as_secs_f64())))
                 .unwrap_or(false);
             if fresh {
                 Decision::InFlight {
@@ -366,6 +370,9 @@ mod tests {
             decide(Some(&sending), at(-30), LEASE),
             Decision::InFlight { .. }
         ));
+        // One dated a day ahead would block the email for ever: taken over.
+        assert_eq!(decide(Some(&sending), at(-86_400), LEASE), Decision::Send);
+        assert_eq!(decide(Some(&sending), at(-46), LEASE), Decision::Send);
     }
 
     #[test]

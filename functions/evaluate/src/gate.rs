@@ -63,6 +63,8 @@ pub enum Operator {
 }
 
 impl Operator {
+    /// Whether `value` meets the condition. Reported values are compared as they read (see
+    /// [`reported`]), so a metric equal to its threshold is equal to it.
     pub fn holds(self, value: f64, threshold: f64) -> bool {
         match self {
             Operator::AtLeast => value >= threshold,
@@ -200,6 +202,15 @@ fn check(doc: &Document, gate: &Gate) -> Vec<Diagnostic> {
     out
 }
 
+/// A metric as SageMaker reports it (a 32-bit float) at the value it reads as: the shortest
+/// decimal that gives back the same float (0.8, not 0.800000011920929, the float widened), the
+/// value the verdict table and the tuning objective's output variable show. Without it, an
+/// accuracy of 0.8 would pass `> 0.8` and 0.9 fail `>= 0.9` when read from the training job,
+/// and decide the other way read as the tuning objective.
+pub fn reported(value: f32) -> f64 {
+    value.to_string().parse().unwrap_or(f64::from(value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,5 +247,25 @@ mod tests {
         assert!(Operator::AtLeast.holds(0.9, 0.9) && !Operator::Above.holds(0.9, 0.9));
         assert!(Operator::AtMost.holds(0.9, 0.9) && !Operator::Below.holds(0.9, 0.9));
         assert!(!Operator::AtLeast.holds(f64::NAN, 0.9) && !Operator::Below.holds(f64::NAN, 0.9));
+    }
+
+    #[test]
+    fn a_reported_metric_equal_to_its_threshold_is_equal_for_every_operator() {
+        let thresholds = [
+            0.1, 0.2, 0.3, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1e-3, 1.1, 12.345, 100.0,
+        ];
+        for threshold in thresholds {
+            let value = reported(threshold as f32);
+            assert_eq!(value, threshold, "{threshold} reads back as itself");
+            assert!(Operator::AtLeast.holds(value, threshold), ">= {threshold}");
+            assert!(!Operator::Above.holds(value, threshold), "> {threshold}");
+            assert!(Operator::AtMost.holds(value, threshold), "<= {threshold}");
+            assert!(!Operator::Below.holds(value, threshold), "< {threshold}");
+            // The same metric read as the tuning objective (its output variable's text).
+            let objective: f64 = (threshold as f32).to_string().parse().unwrap();
+            assert_eq!(objective, value);
+        }
+        assert!(reported(f32::NAN).is_nan());
+        assert_eq!(reported(f32::INFINITY), f64::INFINITY);
     }
 }

@@ -60,7 +60,7 @@ pub async fn handle(
         metrics: described
             .final_metric_data_list()
             .iter()
-            .filter_map(|m| Some((m.metric_name()?.to_owned(), f64::from(m.value()?))))
+            .filter_map(|m| Some((m.metric_name()?.to_owned(), gate::reported(m.value()?))))
             .collect(),
         objective: (!settings.objective_metric_name.is_empty())
             .then(|| {

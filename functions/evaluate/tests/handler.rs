@@ -262,7 +262,8 @@ async fn a_passing_model_is_registered_with_its_metrics_and_lineage() {
         ]))
     );
     let meta = input.customer_metadata_properties().unwrap();
-    assert_eq!(meta["metric:test:accuracy"], "0.9449999928474426");
+    // Recorded as it reads (SageMaker's 32-bit 0.945), not widened to 0.9449999928474426.
+    assert_eq!(meta["metric:test:accuracy"], "0.945");
     assert_eq!(meta["metric:validation:accuracy"], "0.953");
     assert_eq!(
         meta["pipeline:commit"],
@@ -596,7 +597,7 @@ async fn without_require_gate_a_model_without_gate_is_registered_pending_and_unc
         "{meta:?}"
     );
     assert_eq!(meta["metric:test:accuracy"], "0.5");
-    assert_eq!(meta["metric:train:accuracy"], "0.9900000095367432");
+    assert_eq!(meta["metric:train:accuracy"], "0.99");
     assert_eq!(meta["metric:validation:accuracy"], "0.953");
     assert_eq!(
         meta["pipeline:commit"],
@@ -715,4 +716,25 @@ fn require_gate_defaults_to_true_and_is_a_boolean() {
     assert!(parse(r#","RequireGate":true"#).unwrap().require_gate);
     assert!(!parse(r#","RequireGate":false"#).unwrap().require_gate);
     assert!(parse(r#","RequireGate":"false""#).is_err());
+}
+
+#[tokio::test]
+async fn a_metric_equal_to_its_threshold_meets_at_least() {
+    // 0.9 as a 32-bit float is 0.899999976158...; the gate compares the 0.9 SageMaker reports.
+    let c = candidate(0.9);
+    let (list, describe) = approved_with(Some("0.9"));
+    let r = registry(true);
+    let results = invoke(
+        event("tuned-candidate"),
+        Some(GATE),
+        &[&c, &list, &describe, &r.group, &r.create_group, &r.create],
+    )
+    .await;
+    let (variables, _) = results.only_done();
+    assert_eq!(variables["Verdict"], "Passed");
+    assert!(
+        variables["MetricsSummary"].starts_with("test:accuracy=0.9000 >= 0.9000 pass"),
+        "{}",
+        variables["MetricsSummary"]
+    );
 }

@@ -445,6 +445,41 @@ fn a_duplicate_delivery_of_the_train_job_starts_one_training_job() {
 }
 
 #[test]
+fn with_manual_approval_approving_the_run_approves_the_package() {
+    let repo = sample_copy("manual-approval");
+    without_tuning(&repo);
+    let (code, executions) = run(&[&repo, &repo], &["--parameter", "ManualApproval=true"]);
+    assert_eq!(code, 0, "{:#}", executions[0]);
+    let first = &executions[0];
+    let evaluate = action(first, "Evaluate");
+    assert!(
+        evaluate["summary"]
+            .as_str()
+            .unwrap()
+            .contains("(PendingManualApproval)"),
+        "{evaluate}"
+    );
+    // Staging took the waiting package; the run's (locally granted) Approval came after it.
+    let order: Vec<&str> = first["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["action"].as_str())
+        .collect();
+    assert_eq!(
+        &order[5..],
+        ["DeployStaging", "ApproveModel", "DeployProduction"]
+    );
+    // DeployProduction approved it: the next run is gated against it, the latest Approved.
+    let package = evaluate["variables"]["ModelPackageArn"].as_str().unwrap();
+    let next = action(&executions[1], "Evaluate")["summary"]
+        .as_str()
+        .unwrap();
+    assert!(next.contains(&format!("against {package}")), "{next}");
+    let _ = std::fs::remove_dir_all(repo);
+}
+
+#[test]
 fn a_second_run_is_gated_against_the_model_the_first_approved() {
     let good = sample_copy("first");
     without_tuning(&good);

@@ -67,6 +67,21 @@ fn echo<T: Serialize>(request: &T) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
+/// A List operation's answer: the page of `items` under `member`, and the next page's token.
+fn one_page(
+    member: &str,
+    items: Vec<Value>,
+    next_token: Option<&str>,
+    max_results: Option<i32>,
+) -> Result<Response, ApiError> {
+    let (items, next_token) = page(items, next_token, max_results)?;
+    let mut answer = json!({ member: items });
+    if let Some(token) = next_token {
+        answer["NextToken"] = json!(token);
+    }
+    Ok(json_response(&answer))
+}
+
 // --- models ------------------------------------------------------------------------------
 
 pub async fn create_model(
@@ -407,16 +422,12 @@ pub fn list_endpoint_configs(service: &Service, body: &[u8]) -> Result<Response,
             })
         })
         .collect();
-    let (summaries, next_token) = page(
+    one_page(
+        "EndpointConfigs",
         summaries,
         request.next_token.as_deref(),
         request.max_results,
-    )?;
-    let mut answer = json!({ "EndpointConfigs": summaries });
-    if let Some(token) = next_token {
-        answer["NextToken"] = json!(token);
-    }
-    Ok(json_response(&answer))
+    )
 }
 
 pub fn delete_endpoint_config(service: &Service, body: &[u8]) -> Result<Response, ApiError> {
@@ -745,16 +756,12 @@ pub fn list_endpoints(service: &Service, body: &[u8]) -> Result<Response, ApiErr
             })
         })
         .collect();
-    let (summaries, next_token) = page(
+    one_page(
+        "Endpoints",
         summaries,
         request.next_token.as_deref(),
         request.max_results,
-    )?;
-    let mut answer = json!({ "Endpoints": summaries });
-    if let Some(token) = next_token {
-        answer["NextToken"] = json!(token);
-    }
-    Ok(json_response(&answer))
+    )
 }
 
 #[cfg(test)]

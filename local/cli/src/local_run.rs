@@ -308,7 +308,7 @@ async fn run_with(
             .into_iter()
             .filter(|j| jobs_seen.insert(j.name.clone()))
             .collect();
-        let answer = match deployed_endpoint(std::slice::from_ref(&execution)) {
+        let answer = match deployed_endpoint(&execution) {
             Some(endpoint) => ask(services, repository, &endpoint).await,
             None => None,
         };
@@ -339,15 +339,15 @@ async fn run_with(
     };
     let endpoint = summaries
         .last()
-        .and_then(|s| deployed_endpoint(std::slice::from_ref(&s.execution)));
+        .and_then(|s| deployed_endpoint(&s.execution));
     (code, endpoint)
 }
 
-/// The endpoint the last execution deployed to, production before staging.
-fn deployed_endpoint(executions: &[ExecutionReport]) -> Option<String> {
-    let last = executions.last()?;
+/// The endpoint an execution deployed to, production before staging.
+fn deployed_endpoint(execution: &ExecutionReport) -> Option<String> {
     let deployed = |stage: &str| {
-        last.actions
+        execution
+            .actions
             .iter()
             .find(|a| {
                 a.stage == stage

@@ -12,7 +12,8 @@ use crate::s3::S3Uri;
 use crate::training::contract;
 use crate::training::metrics::MetricScraper;
 
-fn refused(violations: &[Violation]) -> ApiError {
+/// SageMaker's ValidationException for the violations found.
+pub fn refused(violations: &[Violation]) -> ApiError {
     let count = violations.len();
     let details: Vec<String> = violations
         .iter()
@@ -23,6 +24,20 @@ fn refused(violations: &[Violation]) -> ApiError {
         "{count} validation error{plural} detected: {}",
         details.join("; ")
     ))
+}
+
+/// Refuses a request whose generated `check` (the API model's constraints) finds violations.
+pub fn checked<T>(
+    request: &T,
+    check: impl Fn(&T, &mut JsonPath, &mut Vec<Violation>),
+) -> Result<(), ApiError> {
+    let mut violations = Vec::new();
+    check(request, &mut JsonPath::root(), &mut violations);
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(refused(&violations))
+    }
 }
 
 /// Checks a CreateTrainingJob request; returns the job's name.

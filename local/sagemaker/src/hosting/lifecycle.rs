@@ -74,6 +74,8 @@ pub fn spawn_create(service: &Arc<Service>, endpoint: String, variants: Variants
 /// What an update carries out.
 pub struct Update {
     pub endpoint: String,
+    /// The endpoint config it moves to.
+    pub config: String,
     pub variants: Variants,
     pub plan: Plan,
     pub deployment: Option<DeploymentConfig>,
@@ -82,22 +84,19 @@ pub struct Update {
 /// Starts the new fleet beside the old one and moves traffic to it by the plan.
 pub fn spawn_update(service: &Arc<Service>, update: Update) {
     let service = Arc::clone(service);
-    let Some((config, stop)) = service.with_endpoint(&update.endpoint, |e| {
-        let config = e.pending.as_ref().map(|p| p.config_name.clone());
-        (config.unwrap_or_default(), e.stop.clone())
-    }) else {
+    let Some(stop) = service.with_endpoint(&update.endpoint, |e| e.stop.clone()) else {
         return;
     };
     service.tasks.clone().spawn(async move {
         tokio::select! {
-            () = run_update(&service, &config, update, &stop) => {}
+            () = run_update(&service, update, &stop) => {}
             () = stop.cancelled() => {}
         }
     });
 }
 
-async fn run_update(service: &Service, config: &str, update: Update, stop: &CancellationToken) {
-    let name = &update.endpoint;
+async fn run_update(service: &Service, update: Update, stop: &CancellationToken) {
+    let (name, config) = (&update.endpoint, update.config.as_str());
     let green = match Fleet::start(service, name, config, &update.variants, stop).await {
         Ok(fleet) => Arc::new(fleet),
         Err(reason) => {

@@ -1,5 +1,5 @@
 //! CreateModel, DescribeModel, DeleteModel; CreateEndpointConfig, DescribeEndpointConfig,
-//! DeleteEndpointConfig; CreateEndpoint, DescribeEndpoint, UpdateEndpoint, DeleteEndpoint,
+//! DeleteEndpointConfig, ListEndpointConfigs; CreateEndpoint, DescribeEndpoint, UpdateEndpoint, DeleteEndpoint,
 //! ListEndpoints. Requests are checked against the API model (the generated mirrors), and
 //! refused with the errors SageMaker gives.
 
@@ -9,10 +9,9 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
-use config_file::JsonPath;
 use sagemaker_requests::{
     ContainerDefinition, CreateEndpointConfigInput, CreateEndpointInput, CreateModelInput,
-    ProductionVariant, UpdateEndpointInput, Violation,
+    ProductionVariant, UpdateEndpointInput,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -25,35 +24,10 @@ use crate::hosting::records::{
 use crate::hosting::traffic;
 use crate::protocol::{self, ApiError, TARGET_PREFIX, Timestamp, json_response};
 use crate::service::Service;
+use crate::validate::checked;
 
 /// How much of moto's DescribeModelPackage answer is read.
 const MAX_PACKAGE_ANSWER: usize = 1 << 20;
-
-fn refused(violations: &[Violation]) -> ApiError {
-    let details: Vec<String> = violations
-        .iter()
-        .map(|v| format!("at {}: {}", v.path, v.message))
-        .collect();
-    let plural = if violations.len() == 1 { "" } else { "s" };
-    ApiError::validation(format!(
-        "{} validation error{plural} detected: {}",
-        violations.len(),
-        details.join("; ")
-    ))
-}
-
-fn checked<T>(
-    request: &T,
-    check: impl Fn(&T, &mut JsonPath, &mut Vec<Violation>),
-) -> Result<(), ApiError> {
-    let mut violations = Vec::new();
-    check(request, &mut JsonPath::root(), &mut violations);
-    if violations.is_empty() {
-        Ok(())
-    } else {
-        Err(refused(&violations))
-    }
-}
 
 /// The object form of a request, less what Describe does not echo.
 fn echo<T: Serialize>(request: &T) -> Result<Map<String, Value>, ApiError> {
@@ -535,6 +509,7 @@ pub async fn update_endpoint(service: &Arc<Service>, body: &[u8]) -> Result<Resp
         service,
         Update {
             endpoint: name,
+            config,
             variants,
             plan,
             deployment: request.deployment_config,

@@ -15,7 +15,7 @@ use aws_sdk_sagemaker::types::{
     ContainerDefinition, EndpointConfigSortKey, ModelApprovalStatus, OrderKey, ProductionVariant,
     ProductionVariantServerlessConfig, Tag,
 };
-use pipeline_core::artifact::ArtifactError;
+use pipeline_core::artifact::{ArtifactError, ArtifactLimits};
 use pipeline_core::run::record_execution_id;
 use pipeline_core::{ArtifactStore, Job, JobError, Outcome, SourceArchive, aws_error, params};
 use tracing::{info, warn};
@@ -47,6 +47,15 @@ impl Clients {
             runtime: aws_sdk_sagemakerruntime::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
         }
+    }
+}
+
+/// What the action reads of the source artifact: a smoke-test body may be as large as
+/// InvokeEndpoint takes (the default cap on one file is 1 MiB, meant for configuration).
+pub fn artifact_limits() -> ArtifactLimits {
+    ArtifactLimits {
+        max_entry_bytes: config::MAX_BODY_BYTES as u64,
+        ..ArtifactLimits::default()
     }
 }
 

@@ -8,4 +8,4 @@ pub mod smoke;
 pub mod status;
 pub mod token;
 
-pub use handler::{Clients, handle};
+pub use handler::{Clients, artifact_limits, handle};

@@ -8,7 +8,7 @@ async fn main() -> Result<(), Error> {
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let codepipeline = aws_sdk_codepipeline::Client::new(&config);
     let clients = Clients::new(&config);
-    let artifacts = ArtifactStore::new(&config);
+    let artifacts = ArtifactStore::new(&config).with_limits(deploy::artifact_limits());
     lambda_runtime::run(service_fn(|event| {
         run_job(event, &codepipeline, |job| {
             deploy::handle(job, &clients, &artifacts, std::time::SystemTime::now())

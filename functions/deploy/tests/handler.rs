@@ -127,6 +127,7 @@ impl World {
             cloudwatch,
         };
         let (store, _) = scripted_artifacts(200, zip_of(&self.files));
+        let store = store.with_limits(deploy::artifact_limits());
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(NOW);
         test_support::job::run(event, |job| deploy::handle(job, &clients, &store, now)).await
     }
@@ -691,4 +692,32 @@ async fn a_malformed_deployment_json_fails_with_its_place_before_any_call() {
         results.all().as_slice(),
         [Reported::Failure { .. }]
     ));
+}
+
+#[tokio::test]
+async fn smoke_test_bodies_may_be_as_large_as_invoke_endpoint_takes() {
+    const DEPLOYMENT: &str =
+        r#"{"SmokeTest": {"Requests": [{"Body": "tests/big.csv", "ContentType": "text/csv"}]}}"#;
+    let row = "Gentoo,Biscoe,45,15.4,220,5050\n";
+    for (megabytes, refused) in [(2, false), (7, true)] {
+        let big: &'static str = Box::leak(
+            row.repeat(megabytes * 1024 * 1024 / row.len())
+                .into_boxed_str(),
+        );
+        let mut world = World::new();
+        world.files = vec![
+            ("configuration/deployment.json", DEPLOYMENT),
+            ("tests/big.csv", big),
+        ];
+        // A package that may not be deployed ends the invocation once the file is accepted.
+        world.sagemaker = vec![package(ModelApprovalStatus::Rejected)];
+        let (_, message) = world.invoke(event("staging")).await.only_failure();
+        let too_large = message.contains("larger than InvokeEndpoint's limit of 6291456 bytes");
+        assert_eq!(too_large, refused, "{megabytes} MB: {message}");
+        assert_eq!(
+            message.contains("is Rejected, not Approved"),
+            !refused,
+            "{message}"
+        );
+    }
 }

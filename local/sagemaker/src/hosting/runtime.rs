@@ -78,12 +78,9 @@ async fn invoke(
             body.len()
         )));
     }
-    let target = headers
-        .get(TARGET_VARIANT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let fleet = route(service, name, target.as_deref())?;
-    let variant = match &target {
+    let target = headers.get(TARGET_VARIANT).and_then(|v| v.to_str().ok());
+    let fleet = route(service, name, target)?;
+    let variant = match target {
         Some(target) => fleet.variant(target),
         None => fleet.pick(),
     }

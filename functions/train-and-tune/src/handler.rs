@@ -19,6 +19,9 @@ use crate::token::{Best, Phase, State};
 const FIX: &str = "Fix configuration/tuning.json (or trainingjob.json, from which tuning derives)";
 /// Kept back from the 24-hour window: the last poll may come this late.
 const WINDOW_MARGIN_SECONDS: u64 = 15 * 60;
+/// Kept back from the tuning job's own limit: at its limit SageMaker stops the running training
+/// jobs, which takes minutes, and the last poll must still come within the window to accept it.
+const TUNING_STOP_MARGIN_SECONDS: u64 = 15 * 60;
 /// SageMaker's minimum for a tuning job's ResourceLimits.MaxRuntimeInSeconds.
 const MIN_TUNING_RUNTIME_SECONDS: u64 = 120;
 
@@ -46,19 +49,24 @@ pub async fn handle(
     };
 
     let left = window_left(&state, now_secs);
-    if left == 0 {
-        return Err(out_of_time(sagemaker, &settings, &state).await);
-    }
-
     match state.phase {
         Phase::Training => {
-            let described = sagemaker
+            let described = match sagemaker
                 .describe_training_job()
                 .training_job_name(&state.training)
                 .send()
                 .await
-                .map_err(|e| aws_error("DescribeTrainingJob", &e, FIX))?;
+            {
+                Ok(described) => described,
+                Err(e) => {
+                    let err = aws_error("DescribeTrainingJob", &e, FIX);
+                    return Err(stopped_after(sagemaker, &state, err).await);
+                }
+            };
             match status::training(&described, now) {
+                Step::Wait { .. } if left == 0 => {
+                    Err(out_of_time(sagemaker, &settings, &state).await)
+                }
                 Step::Wait { summary, percent } => Ok(wait(&state, summary, percent)),
                 Step::Failed(err) => Err(err),
                 Step::Done(()) => {
@@ -71,13 +79,22 @@ pub async fn handle(
         }
         Phase::Tuning => {
             let name = state.tuning.clone().unwrap_or_default();
-            let described = sagemaker
+            let described = match sagemaker
                 .describe_hyper_parameter_tuning_job()
                 .hyper_parameter_tuning_job_name(&name)
                 .send()
                 .await
-                .map_err(|e| aws_error("DescribeHyperParameterTuningJob", &e, FIX))?;
+            {
+                Ok(described) => described,
+                Err(e) => {
+                    let err = aws_error("DescribeHyperParameterTuningJob", &e, FIX);
+                    return Err(stopped_after(sagemaker, &state, err).await);
+                }
+            };
             match status::tuning(&described) {
+                Step::Wait { .. } if left == 0 => {
+                    Err(out_of_time(sagemaker, &settings, &state).await)
+                }
                 Step::Wait { summary, percent } => Ok(wait(&state, summary, percent)),
                 Step::Failed(err) => Err(err),
                 Step::Done(best) => {
@@ -170,12 +187,13 @@ async fn after_training(
     // Tuning must end within what is left of the action window.
     let limits = &mut request.hyper_parameter_tuning_job_config.resource_limits;
     if limits.max_runtime_in_seconds.is_none() {
-        if left < MIN_TUNING_RUNTIME_SECONDS {
+        let runtime = left.saturating_sub(TUNING_STOP_MARGIN_SECONDS);
+        if runtime < MIN_TUNING_RUNTIME_SECONDS {
             return Err(JobError::failed(format!(
                 "Training took so long that less than {MIN_TUNING_RUNTIME_SECONDS} s of the 24-hour action window is left for tuning"
             )));
         }
-        limits.max_runtime_in_seconds = Some(i32::try_from(left).unwrap_or(i32::MAX));
+        limits.max_runtime_in_seconds = Some(i32::try_from(runtime).unwrap_or(i32::MAX));
     }
 
     let call = request
@@ -266,39 +284,65 @@ fn window_left(state: &State, now_secs: u64) -> u64 {
         .saturating_sub(used)
 }
 
+/// The job this action follows and would leave running if it failed now.
+fn running(state: &State) -> Option<(&'static str, &str)> {
+    match (&state.phase, &state.tuning) {
+        (Phase::Training, _) => Some(("training", &state.training)),
+        (Phase::Tuning, Some(tuning)) => Some(("tuning", tuning)),
+        _ => None,
+    }
+}
+
+/// Stops the job this action follows; the sentence says what happened to it.
+async fn stop(sagemaker: &SageMaker, kind: &str, name: &str) -> String {
+    let result = if kind == "training" {
+        sagemaker
+            .stop_training_job()
+            .training_job_name(name)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| DisplayErrorContext(e).to_string())
+    } else {
+        sagemaker
+            .stop_hyper_parameter_tuning_job()
+            .hyper_parameter_tuning_job_name(name)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| DisplayErrorContext(e).to_string())
+    };
+    match result {
+        Ok(()) => {
+            info!(
+                kind,
+                job = name,
+                "stopped the job this failing action followed"
+            );
+            format!("The {kind} job {name} was stopped, so that it does not run on unattended.")
+        }
+        Err(reason) => format!(
+            "Stopping the {kind} job {name} failed ({reason}); stop it in the SageMaker console."
+        ),
+    }
+}
+
+/// `err` ends the action while its job may still run: stop the job and say so in the failure.
+async fn stopped_after(sagemaker: &SageMaker, state: &State, mut err: JobError) -> JobError {
+    if let Some((kind, name)) = running(state) {
+        let stopped = stop(sagemaker, kind, name).await;
+        err.message = format!("{} {stopped}", err.message.trim_end());
+    }
+    err
+}
+
 /// The action window is over: stop what runs (when configured to) and say so.
 async fn out_of_time(sagemaker: &SageMaker, settings: &Settings, state: &State) -> JobError {
-    let (kind, name) = match (&state.phase, &state.tuning) {
-        (Phase::Training, _) => ("training", state.training.clone()),
-        (_, Some(tuning)) => ("tuning", tuning.clone()),
-        (_, None) => ("training", state.training.clone()),
-    };
-    let stopped = if !settings.stop_jobs_at_window_end || state.phase == Phase::Best {
-        "It was left running.".to_owned()
+    let (kind, name) = running(state).unwrap_or(("training", &state.training));
+    let stopped = if settings.stop_jobs_at_window_end {
+        stop(sagemaker, kind, name).await
     } else {
-        let result = if kind == "training" {
-            sagemaker
-                .stop_training_job()
-                .training_job_name(&name)
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| DisplayErrorContext(e).to_string())
-        } else {
-            sagemaker
-                .stop_hyper_parameter_tuning_job()
-                .hyper_parameter_tuning_job_name(&name)
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| DisplayErrorContext(e).to_string())
-        };
-        match result {
-            Ok(()) => "It was stopped.".to_owned(),
-            Err(reason) => {
-                format!("Stopping it failed ({reason}); stop it in the SageMaker console.")
-            }
-        }
+        format!("The {kind} job {name} was left running.")
     };
     JobError::failed(format!(
         "The {kind} job {name} would not finish within the 24 hours CodePipeline gives an action \

@@ -144,13 +144,13 @@ pub fn tuning(job: &DescribeHyperParameterTuningJobOutput) -> Step<Best> {
                 counts(job)
             ))),
         },
+        // A tuning job stopped by its own MaxRuntimeInSeconds ended as planned: its best job stands.
+        HyperParameterTuningJobStatus::Stopped if reached_own_limit(job) => match best(job) {
+            Some(best) => Step::Done(best),
+            None => Step::Failed(tuning_failure(name, status, job)),
+        },
         HyperParameterTuningJobStatus::Failed | HyperParameterTuningJobStatus::Stopped => {
-            Step::Failed(JobError::failed(format!(
-                "Tuning job {name} {}: {}. {}",
-                status.as_str().to_lowercase(),
-                job.failure_reason().unwrap_or("SageMaker gave no reason"),
-                counts(job)
-            )))
+            Step::Failed(tuning_failure(name, status, job))
         }
         other => {
             if !matches!(
@@ -178,6 +178,36 @@ fn best(job: &DescribeHyperParameterTuningJobOutput) -> Option<Best> {
         metric: objective.metric_name()?.to_owned(),
         value: objective.value()?,
     })
+}
+
+fn tuning_failure(
+    name: &str,
+    status: &HyperParameterTuningJobStatus,
+    job: &DescribeHyperParameterTuningJobOutput,
+) -> JobError {
+    JobError::failed(format!(
+        "Tuning job {name} {}: {}. {}",
+        status.as_str().to_lowercase(),
+        job.failure_reason().unwrap_or("SageMaker gave no reason"),
+        counts(job)
+    ))
+}
+
+/// Whether the tuning job ran to its ResourceLimits.MaxRuntimeInSeconds (a minute's slack for
+/// SageMaker's own bookkeeping), rather than being stopped by someone.
+fn reached_own_limit(job: &DescribeHyperParameterTuningJobOutput) -> bool {
+    let limit = job
+        .hyper_parameter_tuning_job_config()
+        .and_then(|c| c.resource_limits())
+        .and_then(|l| l.max_runtime_in_seconds());
+    match (
+        limit,
+        job.creation_time(),
+        job.hyper_parameter_tuning_end_time(),
+    ) {
+        (Some(limit), Some(start), Some(end)) => end.secs() - start.secs() >= i64::from(limit) - 60,
+        _ => false,
+    }
 }
 
 fn counts(job: &DescribeHyperParameterTuningJobOutput) -> String {
@@ -413,6 +443,31 @@ mod tests {
                 value: 0.95
             }
         );
+    }
+
+    #[test]
+    fn a_tuning_job_stopped_at_its_own_limit_keeps_its_best_job() {
+        let limited = |ran: i64, with_best: bool| {
+            let mut job = tuning_job(HyperParameterTuningJobStatus::Stopped, with_best);
+            let config = job.hyper_parameter_tuning_job_config.as_mut().unwrap();
+            config.resource_limits = Some(
+                ResourceLimits::builder()
+                    .max_parallel_training_jobs(2)
+                    .max_runtime_in_seconds(7200)
+                    .build(),
+            );
+            job.creation_time = Some(DateTime::from_secs(NOW as i64));
+            job.hyper_parameter_tuning_end_time = Some(DateTime::from_secs(NOW as i64 + ran));
+            tuning(&job)
+        };
+        assert!(matches!(limited(7200, true), Step::Done(b) if b.job == "tune-1-003-abcdef01"));
+        assert!(
+            matches!(limited(7170, true), Step::Done(_)),
+            "SageMaker's bookkeeping slack"
+        );
+        // Stopped by someone before its limit, or at its limit with nothing to show: a failure.
+        assert!(matches!(limited(3600, true), Step::Failed(e) if e.message.contains("stopped")));
+        assert!(matches!(limited(7200, false), Step::Failed(_)));
     }
 
     #[test]

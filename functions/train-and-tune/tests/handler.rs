@@ -237,8 +237,8 @@ async fn a_completed_training_job_launches_tuning_once() {
         .unwrap();
     assert_eq!(
         runtime,
-        86_400 - 15 * 60 - 3600,
-        "tuning is limited to what is left of the window"
+        86_400 - 15 * 60 - 3600 - 15 * 60,
+        "tuning ends, and is seen to have ended, within what is left of the window"
     );
     let tags: Vec<_> = input
         .tags()
@@ -401,10 +401,74 @@ async fn the_window_running_out_stops_the_job_and_says_so() {
     .only_failure();
     assert_eq!(kind, FailureType::JobFailed);
     assert!(
-        message.contains("24 hours") && message.contains("It was stopped."),
+        message.contains("24 hours") && message.contains(&format!("{TRAINING} was stopped")),
         "{message}"
     );
-    assert_eq!((stop.num_calls(), describe.num_calls()), (1, 0));
+    assert_eq!((stop.num_calls(), describe.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_job_that_ended_as_the_window_ran_out_is_still_accepted() {
+    let old = State::new(EXECUTION, TRAINING, STARTED - 86_400);
+    let describe = describe_training(TrainingJobStatus::Completed);
+    let (variables, _) = invoke(
+        with_token(event("training-in-progress"), &old),
+        &[&describe],
+        source(None),
+    )
+    .await
+    .only_done();
+    assert_eq!(variables["ModelArtifactsUri"], ARTIFACTS);
+}
+
+#[tokio::test]
+async fn a_describe_that_fails_through_the_retries_stops_the_followed_job() {
+    let unavailable = || {
+        aws_sdk_sagemaker::error::ErrorMetadata::builder()
+            .code("ServiceUnavailable")
+            .message("try later")
+            .build()
+    };
+    let describe = mock!(SageMaker::describe_training_job).then_error(move || {
+        aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobError::generic(
+            unavailable(),
+        )
+    });
+    let stop = mock!(SageMaker::stop_training_job)
+        .match_requests(|r| r.training_job_name() == Some(TRAINING))
+        .then_output(|| StopTrainingJobOutput::builder().build());
+    let (_, message) = invoke(
+        event("training-in-progress"),
+        &[&describe, &stop],
+        Vec::new(),
+    )
+    .await
+    .only_failure();
+    assert!(
+        message.contains("DescribeTrainingJob failed: try later")
+            && message.contains(&format!("The training job {TRAINING} was stopped")),
+        "{message}"
+    );
+    assert_eq!(stop.num_calls(), 1);
+
+    let describe = mock!(SageMaker::describe_hyper_parameter_tuning_job).then_error(move || {
+        aws_sdk_sagemaker::operation::describe_hyper_parameter_tuning_job::DescribeHyperParameterTuningJobError::generic(
+            unavailable(),
+        )
+    });
+    let stop = mock!(SageMaker::stop_hyper_parameter_tuning_job)
+        .match_requests(|r| r.hyper_parameter_tuning_job_name() == Some("sagemaker-cicd-9f2c1e4-5d41402a"))
+        .then_output(|| {
+            aws_sdk_sagemaker::operation::stop_hyper_parameter_tuning_job::StopHyperParameterTuningJobOutput::builder().build()
+        });
+    let (_, message) = invoke(event("tuning-in-progress"), &[&describe, &stop], Vec::new())
+        .await
+        .only_failure();
+    assert!(
+        message.contains("tuning job sagemaker-cicd-9f2c1e4-5d41402a was stopped"),
+        "{message}"
+    );
+    assert_eq!(stop.num_calls(), 1);
 }
 
 #[tokio::test]

@@ -37,7 +37,8 @@ prefix with its KMS key, a prefix and key without a bucket):
   execution role and only to SageMaker, SageMaker permissions only on names starting with the
   stack name, endpoints only the stack's two by their exact names (InvokeEndpoint and
   DeleteEndpoint on staging only), models, endpoint configs and endpoints for the Deploy role
-  only, sagemaker:UpdateModelPackage for the Deploy role only and only with ManualApproval=true,
+  only, sagemaker:UpdateModelPackage for the Deploy role only and only with ManualApproval=true
+  (and for the Evaluate role only held to ModelApprovalStatus Rejected),
   CloudWatch alarms only the stack's and read-only, S3 only in the artifact bucket, KMS
   only on the stack's keys, lambda:InvokeFunction only on the pipeline's four functions; the
   one exception, the training data: only the SageMaker execution role,
@@ -525,8 +526,10 @@ HOSTING_ROLE = "DeployRole"
 STACK_ALARMS = {"Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${AWS::StackName}-*"}
 ALARM_READS = {"cloudwatch:DescribeAlarms"}
 # Setting a package's approval status is the Deploy role's alone, and only with a manual
-# approval in the pipeline: DeployProduction approves the package a person let through.
+# approval in the pipeline: DeployProduction approves the package a person let through. The
+# one other grant: the Evaluate role may reject (only reject) a package it registered.
 PACKAGE_APPROVALS = {"sagemaker:UpdateModelPackage"}
+REJECT_ONLY = {"StringEquals": {"sagemaker:ModelApprovalStatus": "Rejected"}}
 # Reviewed exceptions. PutMetricData's only resource type (a CloudWatch dataset) is not what
 # training jobs write: "*", held to SageMaker's namespace by the condition.
 STAR_EXCEPTIONS = {
@@ -646,7 +649,8 @@ def statement_violations(role: str, st: dict, conditions: dict[str, bool], polic
                 elif not ((sub and SAGEMAKER_PREFIX.match(sub)) or (action, sub) in SAGEMAKER_EXCEPTIONS):
                     yield f"{action} on {resource}: not this stack's names"
                 if action in PACKAGE_APPROVALS and not (
-                    role == HOSTING_ROLE and conditions["ManualApprovalEnabled"]
+                    (role == HOSTING_ROLE and conditions["ManualApprovalEnabled"])
+                    or (role == "EvaluateRole" and st.get("Condition") == REJECT_ONLY)
                 ):
                     manual = str(conditions["ManualApprovalEnabled"]).lower()
                     yield (
@@ -1427,6 +1431,15 @@ BREAKAGES = [
                 "Action": "sagemaker:UpdateModelPackage",
                 "Resource": _SAGEMAKER("model-package/${AWS::StackName}-*"),
             },
+        ),
+        "sagemaker:UpdateModelPackage granted to EvaluateRole",
+    ),
+    (
+        "the Evaluate role may approve what it registered",
+        _set(
+            "EvaluateRole",
+            "RejectModelPackagesOfThisStack",
+            Condition={"StringEquals": {"sagemaker:ModelApprovalStatus": "Approved"}},
         ),
         "sagemaker:UpdateModelPackage granted to EvaluateRole",
     ),

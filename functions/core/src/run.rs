@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_codepipeline::Client;
 use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use lambda_runtime::LambdaEvent;
 use tracing::{Instrument, error, info, warn};
 
@@ -28,8 +29,31 @@ struct Armed {
 
 type Slot = Arc<Mutex<Option<Armed>>>;
 
+/// What a handler made real and must take back if its job ends in failure after all; given the
+/// failure message, it returns a sentence for that message.
+type Undo = Box<dyn FnOnce(String) -> BoxFuture<'static, String> + Send>;
+type UndoSlot = Arc<Mutex<Option<Undo>>>;
+
 tokio::task_local! {
     static ARMED: Slot;
+    static UNDO: UndoSlot;
+}
+
+/// Registers `undo`, run if this job is reported as a failure although the handler went past the
+/// point where `undo` was registered: CodePipeline refused its success, the result did not pass
+/// [`Outcome::checked`], the handler failed later or the deadline came. A later call replaces an
+/// earlier one. Outside [`run_job`] (a handler called directly) there is nothing to undo for.
+pub fn on_failure<F, Fut>(undo: F)
+where
+    F: FnOnce(String) -> Fut + Send + 'static,
+    Fut: Future<Output = String> + Send + 'static,
+{
+    let undo: Undo = Box::new(move |reason| undo(reason).boxed());
+    let _ = UNDO.try_with(|slot| {
+        if let Ok(mut slot) = slot.lock() {
+            *slot = Some(undo);
+        }
+    });
 }
 
 /// Runs `handler` for one CodePipeline job event and reports its one result.
@@ -65,9 +89,14 @@ where
             let job_id = job_id.clone();
             let span =
                 tracing::info_span!("job", job_id = %job_id, execution_id = tracing::field::Empty);
-            return finish(client, &job_id, Err(JobError::system(err.to_string())))
-                .instrument(span)
-                .await;
+            return finish(
+                client,
+                &job_id,
+                Err(JobError::system(err.to_string())),
+                None,
+            )
+            .instrument(span)
+            .await;
         }
     };
 
@@ -78,16 +107,21 @@ where
         job_id: job_id.clone(),
     })));
 
+    let undo = UndoSlot::default();
     let work = AssertUnwindSafe(handler(job)).catch_unwind();
     let result = ARMED
-        .scope(slot.clone(), async {
-            match time_left(deadline) {
-                Some(left) => tokio::time::timeout(left, work).await.ok(),
-                None => Some(work.await),
-            }
-        })
+        .scope(
+            slot.clone(),
+            UNDO.scope(undo.clone(), async {
+                match time_left(deadline) {
+                    Some(left) => tokio::time::timeout(left, work).await.ok(),
+                    None => Some(work.await),
+                }
+            }),
+        )
         .instrument(span.clone())
         .await;
+    let undo = undo.lock().map(|mut u| u.take()).unwrap_or(None);
 
     // Whoever takes the slot reports; a panic hook that ran first has taken it already.
     let armed = slot.lock().map(|mut s| s.take()).unwrap_or(None);
@@ -105,7 +139,7 @@ where
                 DEADLINE_MARGIN.as_secs()
             ))),
         };
-        finish(&armed.client, &armed.job_id, result).await
+        finish(&armed.client, &armed.job_id, result, undo).await
     }
     .instrument(span)
     .await
@@ -120,33 +154,38 @@ async fn finish(
     client: &Client,
     job_id: &str,
     result: Result<Outcome, JobError>,
+    undo: Option<Undo>,
 ) -> Result<(), lambda_runtime::Error> {
-    let result = result.and_then(Outcome::checked);
-    let sent = match result {
+    let mut failure = match result.and_then(Outcome::checked) {
         Ok(outcome) => {
             let done = matches!(outcome, Outcome::Succeeded { .. });
             match report::put_outcome(client, job_id, outcome).await {
                 Ok(()) => {
                     info!(done, "reported success");
-                    Ok(())
+                    return Ok(());
                 }
                 // CodePipeline refused the success itself (e.g. output variables too large): the
                 // job must still end, so report why it could not succeed.
                 Err(ReportError::Api(reason)) => {
                     warn!(%reason, "success was refused; reporting a failure instead");
-                    let failure = JobError::system(format!(
+                    JobError::system(format!(
                         "the action succeeded but CodePipeline refused its result: {reason}"
-                    ));
-                    report::put_failure(client, job_id, &failure).await
+                    ))
                 }
-                Err(already @ ReportError::AlreadyReported(_)) => Err(already),
+                Err(already @ ReportError::AlreadyReported(_)) => return settled(Err(already)),
             }
         }
-        Err(failure) => {
-            info!(kind = failure.kind.as_str(), message = %failure.message, "reporting failure");
-            report::put_failure(client, job_id, &failure).await
-        }
+        Err(failure) => failure,
     };
+    if let Some(undo) = undo {
+        let undone = undo(failure.message.clone()).await;
+        failure.message = format!("{} {undone}", failure.message.trim_end());
+    }
+    info!(kind = failure.kind.as_str(), message = %failure.message, "reporting failure");
+    settled(report::put_failure(client, job_id, &failure).await)
+}
+
+fn settled(sent: Result<(), ReportError>) -> Result<(), lambda_runtime::Error> {
     match sent {
         Ok(()) => Ok(()),
         Err(ReportError::AlreadyReported(reason)) => {

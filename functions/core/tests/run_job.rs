@@ -296,3 +296,73 @@ async fn a_job_that_already_ended_is_left_alone() {
     .unwrap();
     assert_eq!(script.calls(), (1, 0));
 }
+
+/// What a handler made real is taken back when its job ends in failure, and only then.
+#[tokio::test]
+async fn what_a_handler_made_real_is_undone_when_its_job_fails_after_all() {
+    use std::sync::{Arc, Mutex};
+    let refused = || {
+        mock!(Client::put_job_success_result).then_error(|| {
+            PutJobSuccessResultError::OutputVariablesSizeExceededException(
+                OutputVariablesSizeExceededException::builder()
+                    .message("too big")
+                    .build(),
+            )
+        })
+    };
+    let accepted = || {
+        mock!(Client::put_job_success_result)
+            .then_output(|| PutJobSuccessResultOutput::builder().build())
+    };
+    // (CodePipeline's answer to the success, what the handler returns, whether it is undone)
+    let cases: Vec<(Rule, Result<Outcome, JobError>, bool)> = vec![
+        (refused(), Ok(Outcome::succeeded().variable("A", "b")), true),
+        (
+            accepted(),
+            Ok(Outcome::succeeded().variable("bad key", "b")),
+            true,
+        ),
+        (
+            accepted(),
+            Err(JobError::failed("a later step failed")),
+            true,
+        ),
+        (
+            accepted(),
+            Ok(Outcome::succeeded().variable("A", "b")),
+            false,
+        ),
+    ];
+    for (success, result, undone) in cases {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let script = Script {
+            success,
+            failure: failure_rule(Arc::clone(&seen)),
+        };
+        let reasons = Arc::new(Mutex::new(Vec::<String>::new()));
+        let record = Arc::clone(&reasons);
+        run_job(lambda_event(event(), 0), &script.client(), |_| async move {
+            pipeline_core::run::on_failure(move |reason| async move {
+                record.lock().unwrap().push(reason);
+                "The thing was taken back.".to_owned()
+            });
+            result
+        })
+        .await
+        .unwrap();
+        let reasons = reasons.lock().unwrap().clone();
+        let failures = seen.lock().unwrap().clone();
+        assert_eq!(reasons.len(), usize::from(undone), "{reasons:?}");
+        assert_eq!(failures.len(), usize::from(undone));
+        if undone {
+            assert!(
+                failures[0].1.ends_with(" The thing was taken back."),
+                "{failures:?}"
+            );
+            assert!(
+                failures[0].1.starts_with(&reasons[0]),
+                "{failures:?} {reasons:?}"
+            );
+        }
+    }
+}

@@ -182,6 +182,11 @@ pub async fn handle(
     )
     .await?;
     info!(model_package = %arn, verdict = decision.word, "registered");
+    // Registered means promoted: if CodePipeline refuses this success, the package must not stay.
+    let (client, registered) = (sagemaker.clone(), arn.clone());
+    pipeline_core::run::on_failure(move |reason| async move {
+        registry::reject(&client, &registered, &reason).await
+    });
     Ok(Outcome::succeeded()
         .variable("Verdict", decision.word)
         .variable("MetricsSummary", decision.line)

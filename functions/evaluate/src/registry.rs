@@ -137,6 +137,29 @@ pub async fn register(sagemaker: &SageMaker, r: Registration<'_>) -> Result<Stri
         .ok_or_else(|| JobError::system("CreateModelPackage returned no ARN"))
 }
 
+/// Takes back a registration whose pipeline action failed after all, so that it never becomes a
+/// regression baseline or a deployment; returns the sentence for the failure message.
+pub async fn reject(sagemaker: &SageMaker, arn: &str, reason: &str) -> String {
+    let rejected = sagemaker
+        .update_model_package()
+        .model_package_arn(arn)
+        .model_approval_status(ModelApprovalStatus::Rejected)
+        .approval_description(pipeline_core::limits::truncate(
+            &format!("The pipeline action that registered it failed: {reason}"),
+            1000,
+        ))
+        .send()
+        .await;
+    match rejected {
+        Ok(_) => format!("The model package {arn} it had registered was set to Rejected."),
+        Err(err) => format!(
+            "Setting the model package {arn} it had registered to Rejected failed ({}); reject it \
+             in the Model Registry, or it counts as approved.",
+            aws_sdk_sagemaker::error::DisplayErrorContext(&err)
+        ),
+    }
+}
+
 async fn ensure_group(
     sagemaker: &SageMaker,
     group: &str,

@@ -19,12 +19,13 @@ use aws_sdk_sagemaker::operation::describe_model_package_group::{
 };
 use aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput;
 use aws_sdk_sagemaker::operation::list_model_packages::ListModelPackagesOutput;
+use aws_sdk_sagemaker::operation::update_model_package::UpdateModelPackageOutput;
 use aws_sdk_sagemaker::types::{
     AlgorithmSpecification, MetricData, ModelApprovalStatus, ModelPackageSummary, TrainingInputMode,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use serde_json::Value;
-use test_support::job::{Results, scripted_artifacts, zip_of};
+use test_support::job::{Reported, Results, scripted_artifacts, zip_of};
 
 const PACKAGE: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package/sagemaker-cicd-example-org-churn-model/3";
 const APPROVED: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package/sagemaker-cicd-example-org-churn-model/2";
@@ -273,6 +274,63 @@ async fn a_passing_model_is_registered_with_its_metrics_and_lineage() {
         meta["pipeline:training-job"],
         "sagemaker-cicd-9f2c1e4-5d41402a-004-0f1e2d3c"
     );
+}
+
+#[tokio::test]
+async fn a_package_whose_success_is_refused_is_rejected_not_left_approved() {
+    let c = candidate(0.945);
+    let (list, describe) = approved_with(Some("0.95"));
+    let r = registry(true);
+    let reject = mock!(SageMaker::update_model_package)
+        .match_requests(|u| {
+            u.model_package_arn() == Some(PACKAGE)
+                && u.model_approval_status() == Some(&ModelApprovalStatus::Rejected)
+                && u.approval_description()
+                    .is_some_and(|d| d.contains("refused by the test"))
+        })
+        .then_output(|| UpdateModelPackageOutput::builder().build());
+    let sagemaker = mock_client!(
+        aws_sdk_sagemaker,
+        RuleMode::MatchAny,
+        [
+            &c,
+            &list,
+            &describe,
+            &r.group,
+            &r.create_group,
+            &r.create,
+            &reject
+        ],
+        |conf| conf.region(Region::new("us-east-1"))
+    );
+    let (store, _) = scripted_artifacts(
+        200,
+        zip_of(&[
+            ("configuration/trainingjob.json", "{}"),
+            ("configuration/evaluation.json", GATE),
+        ]),
+    );
+    let results = test_support::job::run_against(
+        Results::refusing_success(),
+        event("tuned-candidate"),
+        |job| evaluate::handle(job, &sagemaker, &store),
+    )
+    .await;
+    let all = results.all();
+    assert_eq!(
+        all.len(),
+        2,
+        "the refused success, then the failure: {all:#?}"
+    );
+    let Reported::Failure { message, .. } = &all[1] else {
+        panic!("{all:#?}")
+    };
+    assert!(
+        message.contains("refused its result")
+            && message.contains(&format!("{PACKAGE} it had registered was set to Rejected")),
+        "{message}"
+    );
+    assert_eq!((r.create.num_calls(), reject.num_calls()), (1, 1));
 }
 
 #[tokio::test]

@@ -10,8 +10,11 @@ use std::sync::{Arc, Mutex};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_codepipeline::operation::put_job_failure_result::PutJobFailureResultOutput;
-use aws_sdk_codepipeline::operation::put_job_success_result::PutJobSuccessResultOutput;
+use aws_sdk_codepipeline::operation::put_job_success_result::{
+    PutJobSuccessResultError, PutJobSuccessResultOutput,
+};
 use aws_sdk_codepipeline::types::FailureType;
+use aws_sdk_codepipeline::types::error::OutputVariablesSizeExceededException;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::body::SdkBody;
 use lambda_runtime::{Context, LambdaEvent};
@@ -98,10 +101,20 @@ impl Default for Results {
 
 impl Results {
     pub fn new() -> Self {
+        Self::answering(true)
+    }
+
+    /// CodePipeline refusing every success (OutputVariablesSizeExceededException, as for
+    /// variables too large); the refused success is still recorded.
+    pub fn refusing_success() -> Self {
+        Self::answering(false)
+    }
+
+    fn answering(accept_success: bool) -> Self {
         let seen: Arc<Mutex<Vec<Reported>>> = Arc::default();
         let s = Arc::clone(&seen);
-        let success = mock!(aws_sdk_codepipeline::Client::put_job_success_result)
-            .match_requests(move |r| {
+        let answered =
+            mock!(aws_sdk_codepipeline::Client::put_job_success_result).match_requests(move |r| {
                 let details = r.execution_details();
                 let reported = Reported::Success {
                     variables: r.output_variables().cloned().unwrap_or_default(),
@@ -110,8 +123,18 @@ impl Results {
                     percent: details.and_then(|d| d.percent_complete()),
                 };
                 s.lock().map(|mut seen| seen.push(reported)).is_ok()
+            });
+        let success = if accept_success {
+            answered.then_output(|| PutJobSuccessResultOutput::builder().build())
+        } else {
+            answered.then_error(|| {
+                PutJobSuccessResultError::OutputVariablesSizeExceededException(
+                    OutputVariablesSizeExceededException::builder()
+                        .message("refused by the test")
+                        .build(),
+                )
             })
-            .then_output(|| PutJobSuccessResultOutput::builder().build());
+        };
         let f = Arc::clone(&seen);
         let failure = mock!(aws_sdk_codepipeline::Client::put_job_failure_result)
             .match_requests(move |r| {
@@ -201,7 +224,15 @@ where
     F: FnOnce(Job) -> Fut,
     Fut: Future<Output = Result<Outcome, JobError>>,
 {
-    let results = Results::new();
+    run_against(Results::new(), event, handler).await
+}
+
+/// [`run`] against the CodePipeline of `results` (e.g. [`Results::refusing_success`]).
+pub async fn run_against<F, Fut>(results: Results, event: Value, handler: F) -> Results
+where
+    F: FnOnce(Job) -> Fut,
+    Fut: Future<Output = Result<Outcome, JobError>>,
+{
     let codepipeline = results.client();
     let ran = run_job(
         LambdaEvent::new(event, Context::default()),

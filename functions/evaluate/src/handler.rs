@@ -14,7 +14,8 @@ use pipeline_core::{ArtifactStore, Job, JobError, Outcome, params};
 use tracing::info;
 
 use crate::gate::{self, Gate, Inference};
-use crate::registry::{self, METRIC_PREFIX, Registration};
+use crate::metadata::metric_key;
+use crate::registry::{self, Registration};
 use crate::serving;
 use crate::settings::Settings;
 use crate::verdict::{self, Candidate};
@@ -284,8 +285,7 @@ fn metadata(settings: &Settings, candidate: &Candidate) -> HashMap<String, Strin
     let mut out: HashMap<String, String> = reported(candidate)
         .into_iter()
         .filter(|(_, v)| v.is_finite())
-        .map(|(k, v)| (format!("{METRIC_PREFIX}{k}"), v.to_string()))
-        .filter(|(k, _)| k.len() <= 128)
+        .map(|(k, v)| (metric_key(&k), v.to_string()))
         .collect();
     for (key, value) in lineage(settings) {
         out.insert(key, value);

@@ -2,6 +2,7 @@
 
 pub mod gate;
 pub mod handler;
+pub mod metadata;
 pub mod registry;
 pub mod serving;
 pub mod settings;

@@ -15,10 +15,8 @@ use pipeline_core::{JobError, aws_error};
 const FIX: &str = "Fix Inference in configuration/evaluation.json";
 use sha2::{Digest, Sha256};
 
+use crate::metadata::METRIC_PREFIX;
 use crate::verdict::Approved;
-
-/// Metadata key prefix of a metric recorded on a registered model.
-pub const METRIC_PREFIX: &str = "metric:";
 
 /// `<prefix>-<owner>-<repository>`, a valid group name (at most 63 characters).
 pub fn group_name(prefix: &str, repository: Option<&str>) -> String {
@@ -77,12 +75,8 @@ pub async fn latest_approved(
         .customer_metadata_properties()
         .into_iter()
         .flatten()
-        .filter_map(|(k, v)| {
-            Some((
-                k.strip_prefix(METRIC_PREFIX)?.to_owned(),
-                v.parse::<f64>().ok()?,
-            ))
-        })
+        .filter(|(k, _)| k.starts_with(METRIC_PREFIX))
+        .filter_map(|(k, v)| Some((k.clone(), v.parse::<f64>().ok()?)))
         .collect::<BTreeMap<_, _>>();
     Ok(Some(Approved {
         arn: arn.to_owned(),

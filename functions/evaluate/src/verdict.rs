@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use rust_decimal::Decimal;
+
 use crate::gate::{Direction, Gate, Source};
+use crate::metadata::metric_key;
 
 /// What is known of the candidate.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -31,7 +34,34 @@ impl Candidate {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Approved {
     pub arn: String,
+    /// By metadata key ([`metric_key`]).
     pub metrics: BTreeMap<String, f64>,
+}
+
+impl Approved {
+    fn value(&self, metric: &str) -> Option<f64> {
+        self.metrics.get(&metric_key(metric)).copied()
+    }
+}
+
+/// The approved model's value of a row's metric.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Baseline {
+    /// No model was approved yet (or the gate has no Regression rules): `-`.
+    NoModel,
+    /// The approved model recorded no value for the metric: `none`.
+    NotRecorded,
+    Value(f64),
+}
+
+impl Baseline {
+    fn cell(self) -> String {
+        match self {
+            Baseline::NoModel => "-".to_owned(),
+            Baseline::NotRecorded => "none".to_owned(),
+            Baseline::Value(v) => number(Some(v)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +70,7 @@ pub struct Row {
     pub value: Option<f64>,
     pub condition: String,
     pub threshold: f64,
-    pub approved: Option<f64>,
+    pub approved: Baseline,
     pub passed: bool,
     /// Why, when the value alone does not say it.
     pub note: Option<String>,
@@ -62,7 +92,11 @@ impl Verdict {
 }
 
 pub fn evaluate(gate: &Gate, candidate: &Candidate, approved: Option<&Approved>) -> Verdict {
-    let approved_value = |metric: &str| approved.and_then(|a| a.metrics.get(metric).copied());
+    let approved_value = |metric: &str| match approved.map(|a| a.value(metric)) {
+        None => Baseline::NoModel,
+        Some(None) => Baseline::NotRecorded,
+        Some(Some(v)) => Baseline::Value(v),
+    };
     let mut rows = Vec::new();
     for c in &gate.conditions {
         let value = candidate.value(&c.metric, c.source);
@@ -88,28 +122,32 @@ pub fn evaluate(gate: &Gate, candidate: &Candidate, approved: Option<&Approved>)
             Direction::HigherIsBetter => "drop <=",
             Direction::LowerIsBetter => "rise <=",
         };
-        let (passed, note) = match (value, approved, previous) {
-            (None, _, _) => (false, Some(missing(&r.metric, r.source))),
-            (Some(v), _, _) if !v.is_finite() => {
-                (false, Some(format!("{v} is not a usable number")))
-            }
-            (Some(_), None, _) => (
+        let (passed, note) = match (value, previous) {
+            (None, _) => (false, Some(missing(&r.metric, r.source))),
+            (Some(v), _) if !v.is_finite() => (false, Some(format!("{v} is not a usable number"))),
+            (Some(_), Baseline::NoModel) => (
                 true,
                 Some("no approved model yet: nothing to compare".to_owned()),
             ),
-            (Some(_), Some(_), None) => (
+            // The documented rule: a baseline that never recorded the metric (a rule added
+            // since) cannot be fallen behind; the rule holds from the next approved model on.
+            (Some(_), Baseline::NotRecorded) => (
                 true,
-                Some("the approved model has no value for it".to_owned()),
+                Some(
+                    "the approved model recorded no value for it: nothing to compare, so the rule \
+                     passes (it applies from the next approved model on)"
+                        .to_owned(),
+                ),
             ),
-            (Some(v), Some(_), Some(p)) => {
-                let behind = match r.direction {
-                    Direction::HigherIsBetter => p - v,
-                    Direction::LowerIsBetter => v - p,
+            (Some(v), Baseline::Value(p)) => {
+                let (ahead, behind) = match r.direction {
+                    Direction::HigherIsBetter => (p, v),
+                    Direction::LowerIsBetter => (v, p),
                 };
-                let passed = behind <= r.tolerance + f64::EPSILON;
+                let passed = at_most_behind(ahead, behind, r.tolerance);
                 (
                     passed,
-                    (!passed).then(|| format!("{behind:.4} behind the approved model")),
+                    (!passed).then(|| format!("{:.4} behind the approved model", ahead - behind)),
                 )
             }
         };
@@ -124,6 +162,19 @@ pub fn evaluate(gate: &Gate, candidate: &Candidate, approved: Option<&Approved>)
         });
     }
     Verdict { rows }
+}
+
+/// `ahead - behind <= tolerance`, decided on the decimals the table shows (values as they read,
+/// see [`crate::gate::reported`]) rather than on binary floats: 0.95 - 0.94 is 0.01, not
+/// 0.010000000000000009. Numbers beyond a decimal's 28 digits are compared as floats.
+fn at_most_behind(ahead: f64, behind: f64, tolerance: f64) -> bool {
+    let exact = |x: f64| Decimal::from_str_exact(&x.to_string()).ok();
+    match (exact(ahead), exact(behind), exact(tolerance)) {
+        (Some(a), Some(b), Some(t)) => a
+            .checked_sub(b)
+            .map_or(ahead - behind <= tolerance, |gap| gap <= t),
+        _ => ahead - behind <= tolerance,
+    }
 }
 
 fn missing(metric: &str, source: Source) -> String {
@@ -170,7 +221,7 @@ impl Verdict {
                     },
                     r.condition.clone(),
                     number(Some(r.threshold)),
-                    number(r.approved),
+                    r.approved.cell(),
                     if r.passed {
                         "pass".to_owned()
                     } else {
@@ -306,7 +357,7 @@ mod tests {
         });
         let approved = Approved {
             arn: "arn".into(),
-            metrics: [("test:accuracy".to_owned(), 0.95)].into(),
+            metrics: [(metric_key("test:accuracy"), 0.95)].into(),
         };
         assert!(evaluate(&g, &candidate(0.945), Some(&approved)).passed());
         let v = evaluate(&g, &candidate(0.93), Some(&approved));
@@ -329,6 +380,79 @@ mod tests {
     }
 
     #[test]
+    fn regression_at_its_tolerance_is_decided_on_the_decimals_shown() {
+        let rule = |direction| Gate {
+            regression: vec![Regression {
+                metric: "test:accuracy".into(),
+                source: Source::TrainingJob,
+                direction,
+                tolerance: 0.01,
+            }],
+            ..gate(Operator::AtLeast, 0.0)
+        };
+        for (approved, higher_ok, higher_fail, lower_ok, lower_fail) in [
+            (0.95, 0.94, 0.9399, 0.96, 0.9601),
+            (0.3, 0.29, 0.2899, 0.31, 0.3101),
+            (0.7, 0.69, 0.6899, 0.71, 0.7101),
+            (12.345, 12.335, 12.3349, 12.355, 12.3551),
+        ] {
+            let a = Approved {
+                arn: "arn".into(),
+                metrics: [(metric_key("test:accuracy"), approved)].into(),
+            };
+            let decide = |d, v| evaluate(&rule(d), &candidate(v), Some(&a)).passed();
+            assert!(
+                decide(Direction::HigherIsBetter, higher_ok),
+                "{approved} -> {higher_ok}"
+            );
+            assert!(
+                !decide(Direction::HigherIsBetter, higher_fail),
+                "{approved} -> {higher_fail}"
+            );
+            assert!(
+                decide(Direction::LowerIsBetter, lower_ok),
+                "{approved} -> {lower_ok}"
+            );
+            assert!(
+                !decide(Direction::LowerIsBetter, lower_fail),
+                "{approved} -> {lower_fail}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_baseline_without_the_metric_is_shown_and_passes_by_the_documented_rule() {
+        let mut g = gate(Operator::AtLeast, 0.5);
+        g.regression.push(Regression {
+            metric: "test:f1".into(),
+            source: Source::TrainingJob,
+            direction: Direction::HigherIsBetter,
+            tolerance: 0.0,
+        });
+        let approved = Approved {
+            arn: "arn".into(),
+            metrics: [(metric_key("test:accuracy"), 0.95)].into(),
+        };
+        let c = Candidate {
+            metrics: [
+                ("test:accuracy".to_owned(), 0.9),
+                ("test:f1".to_owned(), 0.8),
+            ]
+            .into(),
+            objective: None,
+        };
+        let v = evaluate(&g, &c, Some(&approved));
+        let table = v.table();
+        assert!(v.passed(), "{table}");
+        let row = table.lines().find(|l| l.starts_with("test:f1")).unwrap();
+        assert!(row.contains(" none "), "{table}");
+        assert!(
+            table.contains("- test:f1: the approved model recorded no value for it"),
+            "{table}"
+        );
+    }
+
+    #[test]
     fn objective_source_reads_the_tuning_objective() {
         let mut g = gate(Operator::AtLeast, 0.9);
         g.conditions[0].source = Source::Objective;
@@ -345,7 +469,7 @@ mod tests {
     fn the_table_is_aligned() {
         let approved = Approved {
             arn: "arn".into(),
-            metrics: [("test:accuracy".to_owned(), 0.95)].into(),
+            metrics: [(metric_key("test:accuracy"), 0.95)].into(),
         };
         let table = evaluate(
             &gate(Operator::AtLeast, 0.9),

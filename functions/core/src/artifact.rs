@@ -22,9 +22,11 @@ pub struct ArtifactLimits {
     pub max_download_bytes: u64,
     /// Uncompressed size of one file read out of the zip.
     pub max_entry_bytes: u64,
-    /// Declared uncompressed size of all files of the zip.
+    /// Uncompressed size of all files of the zip, as the central directory declares it (a read
+    /// never yields more than an entry's declared size).
     pub max_total_uncompressed_bytes: u64,
-    /// Number of entries of the zip.
+    /// Number of entries of the zip, as its end record declares it (checked before the central
+    /// directory is parsed) and as parsed.
     pub max_entries: usize,
 }
 
@@ -91,6 +93,11 @@ pub enum ArtifactError {
     },
     #[error("`{path}` in {artifact} is not UTF-8 text; save it as UTF-8")]
     NotUtf8 { artifact: String, path: String },
+    #[error(
+        "`{path}` appears more than once in {artifact}; tools disagree on which copy counts, so \
+         the artifact is refused"
+    )]
+    DuplicateEntry { artifact: String, path: String },
 }
 
 impl From<ArtifactError> for JobError {
@@ -259,6 +266,16 @@ impl SourceArchive {
                 limit: limits.max_download_bytes,
             });
         }
+        // The zip crate allocates and parses as many headers as the end record claims.
+        if let Some(count) = declared_entries(&bytes)
+            && count > limits.max_entries as u64
+        {
+            return Err(ArtifactError::TooManyEntries {
+                artifact,
+                count: usize::try_from(count).unwrap_or(usize::MAX),
+                limit: limits.max_entries,
+            });
+        }
         let zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| ArtifactError::NotAZip {
             artifact: artifact.clone(),
             reason: e.to_string(),
@@ -270,9 +287,22 @@ impl SourceArchive {
                 limit: limits.max_entries,
             });
         }
-        if let Some(size) = zip.decompressed_size()
-            && size > u128::from(limits.max_total_uncompressed_bytes)
-        {
+        if zip.has_duplicate_names() {
+            let start = zip.central_directory_start();
+            let bytes = zip.into_inner().into_inner();
+            return Err(ArtifactError::DuplicateEntry {
+                path: duplicate_name(&bytes, start).unwrap_or_else(|| "an entry name".to_owned()),
+                artifact,
+            });
+        }
+        // The central directory's sizes, also of entries with data descriptors (for which the
+        // zip crate's `decompressed_size` gives up); reads stop at an entry's declared size.
+        let metadata = zip.metadata();
+        let size: u128 = (0..metadata.len())
+            .filter_map(|i| metadata.entry(i).ok())
+            .map(|entry| u128::from(entry.size()))
+            .sum();
+        if size > u128::from(limits.max_total_uncompressed_bytes) {
             return Err(ArtifactError::TotalTooLarge {
                 artifact,
                 size,
@@ -344,6 +374,85 @@ impl SourceArchive {
             .map(|n| n.into_owned())
             .collect()
     }
+}
+
+const END: &[u8; 4] = b"PK\x05\x06";
+const END64: &[u8; 4] = b"PK\x06\x06";
+const CENTRAL: &[u8; 4] = b"PK\x01\x02";
+/// An end record is 22 bytes and ends the file but for a comment of up to 64 KiB.
+const END_LEN: usize = 22;
+const END_SEARCH: usize = END_LEN + (1 << 16);
+
+fn u16_at(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from(u16::from_le_bytes(
+        bytes.get(at..at + 2)?.try_into().ok()?,
+    )))
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from(u32::from_le_bytes(
+        bytes.get(at..at + 4)?.try_into().ok()?,
+    )))
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+}
+
+fn positions<'a>(bytes: &'a [u8], signature: &'a [u8; 4]) -> impl Iterator<Item = usize> + 'a {
+    bytes
+        .windows(signature.len())
+        .enumerate()
+        .filter(move |(_, window)| window == signature)
+        .map(|(at, _)| at)
+}
+
+/// The largest entry count any end record claims, read without parsing the central directory.
+/// Every candidate the zip crate may settle on counts: each end signature in the last 64 KiB
+/// and, when one of them defers to ZIP64, every ZIP64 end record before it.
+fn declared_entries(bytes: &[u8]) -> Option<u64> {
+    let from = bytes.len().saturating_sub(END_SEARCH);
+    let mut most = None;
+    for at in positions(&bytes[from..], END).map(|at| from + at) {
+        let (Some(on_disk), Some(total), Some(size), Some(offset)) = (
+            u16_at(bytes, at + 8),
+            u16_at(bytes, at + 10),
+            u32_at(bytes, at + 12),
+            u32_at(bytes, at + 16),
+        ) else {
+            continue;
+        };
+        most = most.max(Some(on_disk.max(total)));
+        let zip64 = total == u64::from(u16::MAX)
+            || size == u64::from(u32::MAX)
+            || offset == u64::from(u32::MAX);
+        if zip64 {
+            for record in positions(&bytes[..at], END64) {
+                let counts = u64_at(bytes, record + 24).zip(u64_at(bytes, record + 32));
+                most = most.max(counts.map(|(on_disk, total)| on_disk.max(total)));
+            }
+        }
+    }
+    most
+}
+
+/// The first name that appears twice in the central directory; the zip crate keeps only the
+/// last entry of a name.
+fn duplicate_name(bytes: &[u8], central_directory_start: u64) -> Option<String> {
+    let mut at = usize::try_from(central_directory_start).ok()?;
+    let mut seen = std::collections::HashSet::new();
+    // Bounded: the entry count was checked, and every header moves forward.
+    while bytes.get(at..at + 4) == Some(&CENTRAL[..]) {
+        let name_len = usize::try_from(u16_at(bytes, at + 28)?).ok()?;
+        let extra_len = usize::try_from(u16_at(bytes, at + 30)?).ok()?;
+        let comment_len = usize::try_from(u16_at(bytes, at + 32)?).ok()?;
+        let name = bytes.get(at + 46..at + 46 + name_len)?;
+        if !seen.insert(name) {
+            return Some(String::from_utf8_lossy(name).into_owned());
+        }
+        at += 46 + name_len + extra_len + comment_len;
+    }
+    None
 }
 
 #[cfg(test)]

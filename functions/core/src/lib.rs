@@ -14,6 +14,7 @@ pub mod params;
 pub mod report;
 pub mod run;
 pub mod token;
+pub mod values;
 
 pub use artifact::{ArtifactLimits, ArtifactStore, SourceArchive};
 pub use error::{FailureKind, JobError, aws_error};

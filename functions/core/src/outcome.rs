@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::JobError;
 use crate::limits::{self, CONTINUATION_TOKEN_MAX, SUMMARY_MAX};
+use crate::values::json_safe;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -83,6 +84,15 @@ impl Outcome {
                         "internal error: output variable name `{bad}` does not match [A-Za-z0-9@-_]+"
                     )));
                 }
+                // CodePipeline pastes values unescaped into later UserParameters (see values).
+                if let Some((key, value)) = variables.iter().find(|(_, v)| !json_safe(v)) {
+                    return Err(JobError::config(format!(
+                        "output variable {key} would be {:?}: a quote, backslash or control character \
+                         in it would change the settings of the actions that read it, so it is not \
+                         exported. Rename what it comes from",
+                        limits::truncate(value, 200)
+                    )));
+                }
                 Ok(Outcome::Succeeded {
                     variables,
                     summary: fit(summary),
@@ -135,6 +145,25 @@ mod tests {
         assert!(
             matches!(o, Outcome::Succeeded { variables, .. } if variables["TrainingJobName"] == "x")
         );
+    }
+
+    #[test]
+    fn a_value_that_would_break_out_of_its_json_string_is_not_exported() {
+        for value in [
+            "acc\",\"ConfigPath\":\"configuration/lenient.json",
+            "a\\b",
+            "a\nb",
+        ] {
+            let err = Outcome::succeeded()
+                .variable("ObjectiveMetricName", value)
+                .checked()
+                .unwrap_err();
+            assert!(
+                err.message
+                    .starts_with("output variable ObjectiveMetricName would be"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ use aws_sdk_sagemaker::types::{
 };
 use pipeline_core::artifact::{ArtifactError, ArtifactLimits};
 use pipeline_core::run::record_execution_id;
+use pipeline_core::values::{self, Kind};
 use pipeline_core::{ArtifactStore, Job, JobError, Outcome, SourceArchive, aws_error, params};
 use tracing::{info, warn};
 
@@ -75,7 +76,12 @@ pub async fn handle(
     artifacts: &ArtifactStore,
     now: SystemTime,
 ) -> Result<Outcome, JobError> {
-    let settings: Settings = params::parse(job.user_parameters.as_deref())?;
+    let settings = params::parse::<Settings>(job.user_parameters.as_deref())?;
+    values::checked(
+        "ModelPackageArn (#{EvaluateVariables.ModelPackageArn})",
+        &settings.model_package_arn,
+        Kind::ModelPackageArn,
+    )?;
     record_execution_id(&settings.execution_id);
     let path = settings
         .config_path

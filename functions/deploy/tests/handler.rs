@@ -721,3 +721,22 @@ async fn smoke_test_bodies_may_be_as_large_as_invoke_endpoint_takes() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_model_package_arn_that_is_not_one_is_refused_before_any_call() {
+    let mut world = World::new();
+    world.sagemaker = vec![package(ModelApprovalStatus::Approved)];
+    let mut e = event("staging");
+    let mut params = test_support::job::user_parameters(&e);
+    params["ModelPackageArn"] =
+        Value::from("arn:aws:sagemaker:us-east-1:123456789012:model-package/g/3\",\"Alarms\":[\"");
+    test_support::job::set_user_parameters(&mut e, &params);
+    let (kind, message) = world.invoke(e).await.only_failure();
+    assert_eq!(kind, FailureType::ConfigurationError);
+    assert!(
+        message.starts_with("ModelPackageArn (#{EvaluateVariables.ModelPackageArn}) is")
+            && message.contains("not a SageMaker model package ARN"),
+        "{message}"
+    );
+    assert_eq!(world.sagemaker_calls(), 0);
+}

@@ -25,7 +25,7 @@ pub async fn handle(
     sagemaker: &SageMaker,
     artifacts: &ArtifactStore,
 ) -> Result<Outcome, JobError> {
-    let settings: Settings = params::parse(job.user_parameters.as_deref())?;
+    let settings = params::parse::<Settings>(job.user_parameters.as_deref())?.checked()?;
     record_execution_id(&settings.execution_id);
     let approval = match settings.model_approval_status.as_str() {
         "Approved" => ModelApprovalStatus::Approved,

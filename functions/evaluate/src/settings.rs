@@ -1,6 +1,8 @@
 //! The Evaluate action's UserParameters: the candidate (the Tune action's output variables) and
 //! how to register it.
 
+use pipeline_core::JobError;
+use pipeline_core::values::{self, Kind};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -39,6 +41,36 @@ pub struct Settings {
     /// `Unchecked`. With a gate file it changes nothing.
     #[serde(default = "yes")]
     pub require_gate: bool,
+}
+
+impl Settings {
+    /// The Tune action's variables, checked against what they stand for (see
+    /// `pipeline_core::values`).
+    pub fn checked(self) -> Result<Self, JobError> {
+        let from = |name: &str| format!("{name} (#{{TuneVariables.{name}}})");
+        values::checked(
+            &from("CandidateTrainingJobName"),
+            &self.candidate_training_job_name,
+            Kind::JobName,
+        )?;
+        values::checked(
+            &from("ModelArtifactsUri"),
+            &self.model_artifacts_uri,
+            Kind::S3Uri,
+        )?;
+        values::checked_or_empty(
+            &from("ObjectiveMetricName"),
+            &self.objective_metric_name,
+            Kind::MetricName,
+        )?;
+        values::checked_or_empty(
+            &from("ObjectiveMetricValue"),
+            &self.objective_metric_value,
+            Kind::Number,
+        )?;
+        values::checked_or_empty(&from("TuningJobName"), &self.tuning_job_name, Kind::JobName)?;
+        Ok(self)
+    }
 }
 
 fn approved() -> String {

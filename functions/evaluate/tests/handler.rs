@@ -796,3 +796,37 @@ async fn a_metric_equal_to_its_threshold_meets_at_least() {
         variables["MetricsSummary"]
     );
 }
+
+/// What the Tune action passed in is checked against what it stands for before any call.
+#[tokio::test]
+async fn tune_variables_that_are_not_what_they_stand_for_are_refused() {
+    for (key, value, needle) in [
+        (
+            "ModelArtifactsUri",
+            "https://example.com/model.tar.gz",
+            "not an s3:// URI",
+        ),
+        (
+            "CandidateTrainingJobName",
+            "job\",\"ConfigPath\":\"x",
+            "not a SageMaker job name",
+        ),
+        (
+            "ObjectiveMetricName",
+            "acc\",\"ConfigPath\":\"configuration/lenient.json",
+            "not a metric name",
+        ),
+        ("ObjectiveMetricValue", "high", "not a number"),
+    ] {
+        let c = candidate(0.945);
+        let e = with_parameter(event("tuned-candidate"), key, Value::from(value));
+        let (kind, message) = invoke(e, Some(GATE), &[&c]).await.only_failure();
+        assert_eq!(kind, FailureType::ConfigurationError, "{key}");
+        assert!(
+            message.starts_with(&format!("{key} (#{{TuneVariables.{key}}}) is"))
+                && message.contains(needle),
+            "{message}"
+        );
+        assert_eq!(c.num_calls(), 0, "{key}");
+    }
+}

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use pipeline_core::JobError;
+use pipeline_core::values::{self, Kind};
 use serde::Deserialize;
 
 /// Where the training request lives in the model repository unless UserParameters says otherwise.
@@ -61,6 +63,29 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The values other actions passed in, checked against what they stand for (see
+    /// `pipeline_core::values`): the build's `SOURCE_DIR_URI` an s3:// URI, its `IMAGE_URI` an
+    /// image, its other variables JSON-safe and the followed training job a job name.
+    pub fn checked(self) -> Result<Self, JobError> {
+        for (name, value) in &self.build_variables {
+            let what = format!("The build variable {name} (exported by the buildspec)");
+            let kind = match name.as_str() {
+                "SOURCE_DIR_URI" => Kind::S3Uri,
+                "IMAGE_URI" => Kind::ImageUri,
+                _ => Kind::Text,
+            };
+            values::checked(&what, value, kind)?;
+        }
+        if let Some(job) = &self.training_job_name {
+            values::checked(
+                "TrainingJobName (#{TrainVariables.TrainingJobName})",
+                job,
+                Kind::JobName,
+            )?;
+        }
+        Ok(self)
+    }
+
     pub fn config_path(&self) -> &str {
         self.config_path.as_deref().unwrap_or(DEFAULT_CONFIG_PATH)
     }

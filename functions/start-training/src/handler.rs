@@ -16,7 +16,7 @@ pub async fn handle(
     sagemaker: &aws_sdk_sagemaker::Client,
     artifacts: &ArtifactStore,
 ) -> Result<Outcome, JobError> {
-    let settings: Settings = params::parse(job.user_parameters.as_deref())?;
+    let settings = params::parse::<Settings>(job.user_parameters.as_deref())?.checked()?;
     record_execution_id(&settings.execution_id);
 
     let artifact = job.input_artifact(settings.input_artifact.as_deref())?;

@@ -367,3 +367,40 @@ async fn build_variables_are_placeholders() {
         Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:9f2c1e4")
     );
 }
+
+/// A build that exports something other than what a build variable stands for is refused
+/// before SageMaker is called, naming the variable; a quote cannot reach a job definition.
+#[tokio::test]
+async fn build_variables_are_checked_against_what_they_stand_for() {
+    for (name, value, needle) in [
+        (
+            "SOURCE_DIR_URI",
+            "s3://b/src.tar.gz\",\"X\":\"y",
+            "not an s3:// URI",
+        ),
+        (
+            "SOURCE_DIR_URI",
+            "https://example.com/src.tar.gz",
+            "not an s3:// URI",
+        ),
+        (
+            "IMAGE_URI",
+            "img:latest\",\"Y\":1",
+            "not a container image URI",
+        ),
+        ("OTHER", "a\\b", "not text without quotes"),
+    ] {
+        let mut e = event("happy-path");
+        let mut params = test_support::job::user_parameters(&e);
+        params["BuildVariables"][name] = Value::from(value);
+        test_support::job::set_user_parameters(&mut e, &params);
+        let (kind, message) = fails_before_sagemaker(e, 200, source_with(&sample_config())).await;
+        assert_eq!(kind, FailureType::ConfigurationError, "{name}");
+        assert!(
+            message.starts_with(&format!(
+                "The build variable {name} (exported by the buildspec)"
+            )) && message.contains(needle),
+            "{message}"
+        );
+    }
+}

@@ -31,7 +31,7 @@ pub async fn handle(
     artifacts: &ArtifactStore,
     now: SystemTime,
 ) -> Result<Outcome, JobError> {
-    let settings: Settings = params::parse(job.user_parameters.as_deref())?;
+    let settings = params::parse::<Settings>(job.user_parameters.as_deref())?.checked()?;
     record_execution_id(&settings.execution_id);
     let training_job = settings.training_job_name.clone().ok_or_else(|| {
         JobError::config(
@@ -130,7 +130,7 @@ pub async fn handle(
                 &best.value.to_string(),
                 &artifacts_uri,
                 state.tuning.as_deref().unwrap_or_default(),
-            )
+            )?
             .summary(format!(
                 "Best model of tuning job {}: {} with {} = {}",
                 state.tuning.as_deref().unwrap_or_default(),
@@ -158,7 +158,7 @@ async fn after_training(
     let Some(tuning_text) = source.read_text(tuning_path)? else {
         let uri = model_artifacts(described)?;
         return Ok(
-            candidate(&state.training, "", "", &uri, "").summary(format!(
+            candidate(&state.training, "", "", &uri, "")?.summary(format!(
                 "Training job {} completed; no {tuning_path}, so tuning was skipped",
                 state.training
             )),
@@ -257,13 +257,32 @@ fn wait(state: &State, summary: String, percent: Option<u8>) -> Outcome {
     }
 }
 
-fn candidate(job: &str, metric: &str, value: &str, artifacts: &str, tuning_job: &str) -> Outcome {
-    Outcome::succeeded()
-        .variable("CandidateTrainingJobName", job)
-        .variable("ObjectiveMetricName", metric)
-        .variable("ObjectiveMetricValue", value)
-        .variable("ModelArtifactsUri", artifacts)
-        .variable("TuningJobName", tuning_job)
+/// The candidate's output variables, each checked against what Evaluate takes it for (they are
+/// pasted into its UserParameters as they are; see `pipeline_core::values`).
+fn candidate(
+    job: &str,
+    metric: &str,
+    value: &str,
+    artifacts: &str,
+    tuning_job: &str,
+) -> Result<Outcome, JobError> {
+    use pipeline_core::values::{Kind, checked, checked_or_empty};
+    Ok(Outcome::succeeded()
+        .variable("CandidateTrainingJobName", checked("The candidate training job", job, Kind::JobName)?)
+        .variable(
+            "ObjectiveMetricName",
+            checked_or_empty("The tuning objective (MetricName in tuning.json)", metric, Kind::MetricName)?,
+        )
+        .variable("ObjectiveMetricValue", checked_or_empty("The objective value", value, Kind::Number)?)
+        .variable(
+            "ModelArtifactsUri",
+            checked(
+                "The candidate's model artifacts (under OutputDataConfig.S3OutputPath of trainingjob.json)",
+                artifacts,
+                Kind::S3Uri,
+            )?,
+        )
+        .variable("TuningJobName", checked_or_empty("The tuning job", tuning_job, Kind::JobName)?))
 }
 
 fn model_artifacts(

@@ -25,7 +25,44 @@ pub enum Phase {
 pub struct Best {
     pub job: String,
     pub metric: String,
+    #[serde(with = "objective")]
     pub value: f32,
+}
+
+/// SageMaker may report an objective of NaN or infinity, which JSON has no number for: serde_json
+/// would write `null` and then refuse to read it back, so the next invocation would call its own
+/// token garbled. Such a value is written as Rust spells it (`"NaN"`, `"inf"`, `"-inf"`); finite
+/// ones as before.
+mod objective {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &f32, serializer: S) -> Result<S::Ok, S::Error> {
+        if value.is_finite() {
+            serializer.serialize_f32(*value)
+        } else {
+            serializer.serialize_str(&value.to_string())
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Number(f32),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
+        match Written::deserialize(deserializer)? {
+            Written::Number(value) => Ok(value),
+            Written::Text(text) => match text.as_str() {
+                "NaN" => Ok(f32::NAN),
+                "inf" => Ok(f32::INFINITY),
+                "-inf" => Ok(f32::NEG_INFINITY),
+                _ => Err(D::Error::custom(format!("`{text}` is not an objective value"))),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -188,6 +225,23 @@ mod tests {
             State::decode(&s.encode(), &s.execution, &s.training),
             Err(TokenError::Garbled)
         );
+    }
+
+    #[test]
+    fn a_best_value_that_is_not_finite_reads_back() {
+        // Found by fuzzing: serde_json writes NaN and infinity as `null`, which did not read
+        // back, so the next invocation called its own token garbled.
+        for value in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let mut s = state();
+            s.best.as_mut().unwrap().value = value;
+            let token = s.encode();
+            let read = State::decode(&token, &s.execution, &s.training).unwrap();
+            let read_value = read.best.unwrap().value;
+            assert!(
+                read_value.to_bits() == value.to_bits() || (value.is_nan() && read_value.is_nan()),
+                "{value} read back as {read_value} from {token}"
+            );
+        }
     }
 
     proptest! {

@@ -523,3 +523,30 @@ async fn missing_training_job_name_is_a_configuration_error() {
         "{message}"
     );
 }
+
+/// A tuning objective whose name would break out of the JSON string CodePipeline pastes it into
+/// (Evaluate's UserParameters) is not exported: the action fails naming it.
+#[tokio::test]
+async fn an_objective_name_that_would_add_settings_downstream_is_not_exported() {
+    let injected = r#"acc","ConfigPath":"configuration/lenient.json"#;
+    let best = State {
+        phase: Phase::Best,
+        tuning: Some("sagemaker-cicd-9f2c1e4-5d41402a".into()),
+        best: Some(train_and_tune::token::Best {
+            job: "sagemaker-cicd-9f2c1e4-5d41402a-004-0f1e2d3c".into(),
+            metric: injected.into(),
+            value: 0.953,
+        }),
+        ..State::new(EXECUTION, TRAINING, STARTED)
+    };
+    let describe = describe_training(TrainingJobStatus::Completed);
+    let (kind, message) = invoke(with_token(event("best"), &best), &[&describe], Vec::new())
+        .await
+        .only_failure();
+    assert_eq!(kind, FailureType::ConfigurationError);
+    assert!(
+        message.starts_with("The tuning objective (MetricName in tuning.json) is")
+            && message.contains("which is not a metric name"),
+        "{message}"
+    );
+}

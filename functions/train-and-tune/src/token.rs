@@ -59,7 +59,9 @@ mod objective {
                 "NaN" => Ok(f32::NAN),
                 "inf" => Ok(f32::INFINITY),
                 "-inf" => Ok(f32::NEG_INFINITY),
-                _ => Err(D::Error::custom(format!("`{text}` is not an objective value"))),
+                _ => Err(D::Error::custom(format!(
+                    "`{text}` is not an objective value"
+                ))),
             },
         }
     }

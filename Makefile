@@ -5,6 +5,8 @@
 #   make demo            the pipeline of template.yaml on examples/model-repo, on this machine
 #   make setup           pinned dev tools: .venv*/ (tools/requirements/*.txt), rust targets
 #   make test            everything below, ending with `cargo test` and its summary
+#   make fuzz            each fuzz target for FUZZ_SECONDS (default 180) on its seeds; fails on a crash
+#   make fuzz-smoke      build the fuzz targets and run each for a few seconds (part of make test)
 #   make check-template  template test, cfn-lint, checkov, sam validate --lint, sam build
 #   make serving-test    the local SageMaker's model server (Python unit tests)
 #   make bench           benchmarks vs a Python/boto3 baseline (target/bench/report.md)
@@ -36,7 +38,7 @@ export SAM_CLI_TELEMETRY := 0
 step = @printf '\n==> %s\n' '$(1)'
 
 .PHONY: help demo setup test lint codegen-check fmt-check clippy serving-test cargo-test check-template \
-	template-test cfn-lint checkov sam-validate sam-build bench clean-venvs
+	template-test cfn-lint checkov sam-validate sam-build bench clean-venvs fuzz fuzz-smoke
 
 # The local run: pinned moto and AWS CLI (.venv), the functions and the CLI built for this
 # machine (release, as deployed), then `sagemaker-cicd run`. REPO=path runs another repository.
@@ -58,13 +60,30 @@ setup:
 	$(call step,setup: pinned dev tools and rust targets (scripts/setup))
 	scripts/setup
 
-test: setup lint check-template serving-test cargo-test
+test: setup lint check-template serving-test fuzz-smoke cargo-test
 
 # The local SageMaker's script-mode model server (Python standard library only).
 serving-test: setup
 	$(call step,serving: the local model server tests in local/sagemaker/serving)
 	$(VENV)/bin/python -m unittest discover -s local/sagemaker/serving -p 'test_*.py'
 
+
+# Coverage-guided fuzzing (cargo fuzz, pinned in .tools/ by scripts/setup --fuzz) of what reads
+# untrusted input: the configuration files, continuation tokens, the artifact zip, the job event.
+# fuzz/ is its own workspace with its own target dir (fuzz/target); scripts/fuzz says more.
+# FUZZ_TARGETS=name... picks targets (scripts/fuzz --list).
+FUZZ_SECONDS ?= 180
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_TARGETS ?=
+
+fuzz:
+	$(call step,fuzz: each target for $(FUZZ_SECONDS) s on its corpus (scripts/fuzz))
+	scripts/fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# So that the targets keep building and the seeds keep passing.
+fuzz-smoke:
+	$(call step,fuzz smoke: build the fuzz targets and run each for $(FUZZ_SMOKE_SECONDS) s (scripts/fuzz --smoke))
+	scripts/fuzz --smoke --seconds $(FUZZ_SMOKE_SECONDS)
 
 lint: setup codegen-check fmt-check clippy
 

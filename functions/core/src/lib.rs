@@ -9,6 +9,7 @@ pub mod artifact;
 pub mod error;
 pub mod event;
 pub mod limits;
+pub mod logging;
 pub mod outcome;
 pub mod params;
 pub mod report;

@@ -9,7 +9,7 @@ use aws_sdk_codepipeline::Client;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use lambda_runtime::LambdaEvent;
-use tracing::{Instrument, error, info, warn};
+use tracing::{Instrument, error, info, trace, warn};
 
 use crate::event::EventError;
 use crate::report::{self, ReportError};
@@ -101,6 +101,13 @@ where
     };
 
     let span = tracing::info_span!("job", job_id = %job.id, execution_id = tracing::field::Empty);
+    span.in_scope(|| {
+        trace!(
+            input_artifacts = job.input_artifacts.len(),
+            continuation = job.continuation_token.is_some(),
+            "read the job from its event"
+        )
+    });
     let job_id = job.id.clone();
     let slot: Slot = Arc::new(Mutex::new(Some(Armed {
         client: client.clone(),
@@ -234,8 +241,12 @@ fn install_panic_hook() {
     });
 }
 
-/// Reports from a fresh thread and runtime: the panicking one may be inside a runtime that
-/// cannot be blocked on, and the process may abort right after the hook.
+/// Reports from a fresh thread, runtime and client: the panicking thread may be the one that
+/// drives the main runtime (current-thread in every function), which then runs nothing more, and
+/// the process may abort right after the hook. The armed client would reuse a pooled connection
+/// whose I/O only that runtime drives, and wait on it until the timeout. A client rebuilt from
+/// its config gets its own HTTP client from the SDK, so its connections belong to the new
+/// runtime (an HTTP client set explicitly on the config, as tests' mocks are, is kept).
 fn report_from_panic(armed: Armed, failure: JobError) {
     let worker = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -243,9 +254,10 @@ fn report_from_panic(armed: Armed, failure: JobError) {
             .build();
         match runtime {
             Ok(runtime) => runtime.block_on(async {
+                let client = Client::from_conf(armed.client.config().clone());
                 let sent = tokio::time::timeout(
                     PANIC_REPORT_TIMEOUT,
-                    report::put_failure(&armed.client, &armed.job_id, &failure),
+                    report::put_failure(&client, &armed.job_id, &failure),
                 )
                 .await;
                 if !matches!(sent, Ok(Ok(()))) {

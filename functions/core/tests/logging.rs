@@ -83,3 +83,41 @@ async fn lines_carry_ids_and_never_credentials() {
         );
     }
 }
+
+/// Every function binary installs `pipeline_core::logging::init`, the subscriber that keeps
+/// other crates' TRACE and DEBUG (the raw event, signed requests) out of the logs; the test
+/// tests/function_process.rs shows what that subscriber prints.
+#[test]
+fn every_function_installs_the_pipeline_subscriber() {
+    let functions = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut checked = Vec::new();
+    for entry in std::fs::read_dir(&functions).unwrap().flatten() {
+        let main = entry.path().join("src/main.rs");
+        let Ok(source) = std::fs::read_to_string(&main) else {
+            continue;
+        };
+        if !source.contains("lambda_runtime::run(") {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        assert!(
+            source.contains("pipeline_core::logging::init()")
+                && !source.contains("init_default_subscriber"),
+            "{name}/src/main.rs must call pipeline_core::logging::init(), not \
+             lambda_runtime's init_default_subscriber (it logs raw events at TRACE)"
+        );
+        checked.push(name);
+    }
+    checked.sort();
+    assert_eq!(
+        checked,
+        [
+            "deploy",
+            "evaluate",
+            "notify",
+            "start-training",
+            "train-and-tune"
+        ],
+        "the functions with a Lambda main"
+    );
+}

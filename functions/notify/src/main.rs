@@ -6,7 +6,7 @@ use notify::{Notifier, Settings};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    pipeline_core::logging::init();
     let settings = Settings::from_env()?;
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let notifier = Notifier::from_config(&config, &settings);

@@ -3,7 +3,7 @@ use pipeline_core::{ArtifactStore, run_job};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    pipeline_core::logging::init();
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let codepipeline = aws_sdk_codepipeline::Client::new(&config);
     let sagemaker = aws_sdk_sagemaker::Client::new(&config);

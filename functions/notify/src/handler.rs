@@ -66,6 +66,16 @@ pub enum NotifyError {
          (NotifyFailureQueue) keeps it"
     )]
     Publish(#[from] PublishError),
+    /// The email is out; a retry must not send it again.
+    #[error(
+        "the notification was sent (SNS message {message_id}) but not recorded: {source}. It is \
+         not sent again: a retry in this execution environment records it, one elsewhere \
+         reports it unconfirmed"
+    )]
+    Unrecorded {
+        message_id: String,
+        source: MarkerError,
+    },
 }
 
 /// The error as Lambda records it (the on-failure destination keeps both fields).
@@ -73,8 +83,10 @@ impl From<NotifyError> for lambda_runtime::Diagnostic {
     fn from(e: NotifyError) -> Self {
         let kind = match e {
             NotifyError::Event(_) => "UnusableEvent",
+            NotifyError::Marker(MarkerError::Unconfirmed { .. }) => "Unconfirmed",
             NotifyError::Marker(_) => "MarkerUnavailable",
             NotifyError::Publish(_) => "PublishFailed",
+            NotifyError::Unrecorded { .. } => "SentNotRecorded",
         };
         lambda_runtime::Diagnostic {
             error_type: format!("notify.{kind}"),
@@ -147,9 +159,10 @@ async fn notify(
                 at: marker::timestamp(now),
                 message_id: message_id.clone(),
             };
-            // The email is out: a failure to record it must not make Lambda send it again.
-            if let Err(e) = notifier.markers.finish(&key, etag.as_deref(), &sent).await {
-                warn!(error = %e, "sent, but the marker still says sending");
+            // The email is out: the invocation fails, and no retry sends it again (see marker).
+            if let Err(source) = notifier.markers.finish(&key, etag.as_deref(), &sent).await {
+                error!(error = %source, %message_id, "sent, but the marker still says sending");
+                return Err(NotifyError::Unrecorded { message_id, source });
             }
             Ok(Report::Sent {
                 message_id,
@@ -162,7 +175,7 @@ async fn notify(
                 at: marker::timestamp(now),
                 error: pipeline_core::limits::truncate(&e.to_string(), 1000),
             };
-            // Releases the marker at once; should this fail too, it goes stale after the lease.
+            // Releases the marker for the retry; should this fail too, this process owes it.
             if let Err(m) = notifier
                 .markers
                 .finish(&key, etag.as_deref(), &failed)

@@ -6,15 +6,29 @@
 //!   (absent) --PUT If-None-Match:*--> sending --publish ok--> sent       (later deliveries skip)
 //!                                        |
 //!                                        +--publish failed--> failed     (the retry takes over)
-//!   sending, older than the lease ----PUT If-Match:<etag>--> sending     (its sender died)
 //! ```
 //!
-//! A delivery that finds a fresh `sending` marker skips: the invocation holding it either
-//! publishes, or fails and is retried by Lambda with the same event, and that retry finds the
-//! marker `failed` or stale (see [`LEASE`]) and takes over. The one window left is a sender
-//! that dies between SNS accepting the message and the `sent` write: its retry sends a second
-//! email (never none).
+//! Never two emails: a delivery publishes only after its own conditional write of `sending`,
+//! and no delivery publishes over someone else's `sending`. A fresh one (younger than
+//! [`LEASE`]) is in flight: the delivery leaves it to its sender. An older one means its sender
+//! ended without recording whether SNS took the message, so the delivery fails
+//! ([`MarkerError::Unconfirmed`]: Lambda's retries, then the failure queue) instead of risking a
+//! second email. A `sending` dated more than a lease ahead was written by no sender of ours and
+//! is taken over, as is a marker that does not parse.
+//!
+//! The outcome is written with retries. When it still cannot be, the invocation fails and the
+//! process keeps what it owes: its next claim of the marker (Lambda retries in the same
+//! execution environment, when it still exists) writes it first, then finds `sent` and skips,
+//! or `failed` and sends.
+//!
+//! The window left is a missing email, never a second one: a sender that ends between its claim
+//! and writing the outcome (a crash or a timeout, also while SNS is being called), or that
+//! cannot write it before its environment goes, leaves `sending`; the later deliveries fail as
+//! unconfirmed, and the failure queue keeps the event with a message that says how to resend.
+//! (Outside this protocol, the SDK retries a Publish that failed in transit.)
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -34,6 +48,14 @@ pub const LEASE: Duration = Duration::from_secs(45);
 
 /// Conflicting writers retried at most this often before giving up (and letting Lambda retry).
 const ROUNDS: usize = 3;
+
+/// Pauses between the attempts to write an outcome (each attempt has the SDK's own retries);
+/// well inside the function's timeout.
+const RECORD_RETRY_DELAYS: [Duration; 3] = [
+    Duration::from_millis(250),
+    Duration::from_secs(1),
+    Duration::from_secs(3),
+];
 
 /// `notifications/<pipeline>/<execution-id>/attempt-<n>.json`: one notification per attempt,
 /// so a retried and then finished execution gets its own email.
@@ -69,6 +91,8 @@ pub enum Decision {
     Sent { message_id: String },
     /// Another invocation is sending it right now.
     InFlight { since: String },
+    /// A sender claimed it longer than a lease ago and never wrote whether it went out.
+    Unconfirmed { since: String },
 }
 
 /// The decision for an existing marker; `None` is a marker that cannot be read (taken over).
@@ -80,17 +104,18 @@ pub fn decide(marker: Option<&Marker>, now: DateTime, lease: Duration) -> Decisi
         Some(Marker::Sending { since, .. }) => {
             // Fresh: younger than the lease. A clock a little ahead of ours still protects
             // its sender; a marker dated beyond a lease ahead is no clock skew, and would
-            // block the email for ever: it is taken over.
+            // block the email for ever: it is taken over, as is one without a readable time.
             let lease = lease.as_secs_f64();
-            let fresh = DateTime::from_str(since, Format::DateTime)
-                .map(|t| (-lease..lease).contains(&(now.as_secs_f64() - t.as_secs_f64())))
-                .unwrap_or(false);
-            if fresh {
-                Decision::InFlight {
+            let age = DateTime::from_str(since, Format::DateTime)
+                .map(|t| now.as_secs_f64() - t.as_secs_f64());
+            match age {
+                Ok(age) if (-lease..lease).contains(&age) => Decision::InFlight {
                     since: since.clone(),
-                }
-            } else {
-                Decision::Send
+                },
+                Ok(age) if age >= lease => Decision::Unconfirmed {
+                    since: since.clone(),
+                },
+                _ => Decision::Send,
             }
         }
         Some(Marker::Failed { .. }) | None => Decision::Send,
@@ -129,14 +154,41 @@ pub enum MarkerError {
          claim it; Lambda retries the event"
     )]
     Contended { bucket: String, key: String },
+    #[error(
+        "a delivery began sending this notification at {since} and never recorded whether SNS \
+         accepted it (s3://{bucket}/{key} still says sending); it is not sent again, so that \
+         nobody gets two emails. If no email arrived, delete the marker and redrive the event \
+         from the failure queue (NotifyFailureQueue)"
+    )]
+    Unconfirmed {
+        bucket: String,
+        key: String,
+        since: String,
+    },
 }
 
-/// The markers of one bucket.
+/// An outcome this process published (or failed to) but could not write.
+#[derive(Debug, Clone)]
+struct Owed {
+    etag: Option<String>,
+    marker: Marker,
+}
+
+enum Recorded {
+    Written,
+    /// The marker is no longer ours (another delivery took it over).
+    TakenOver,
+    Failed(MarkerError),
+}
+
+/// The markers of one bucket, and the outcomes this process still owes them.
 #[derive(Clone, Debug)]
 pub struct Markers {
     s3: aws_sdk_s3::Client,
     bucket: String,
     lease: Duration,
+    retry_delays: Vec<Duration>,
+    owed: Arc<Mutex<HashMap<String, Owed>>>,
 }
 
 enum Write {
@@ -150,6 +202,8 @@ impl Markers {
             s3,
             bucket: bucket.into(),
             lease: LEASE,
+            retry_delays: RECORD_RETRY_DELAYS.to_vec(),
+            owed: Arc::default(),
         }
     }
 
@@ -158,13 +212,23 @@ impl Markers {
         self
     }
 
+    /// The pauses between attempts to write an outcome (one attempt more than pauses).
+    pub fn with_retry_delays(mut self, delays: Vec<Duration>) -> Self {
+        self.retry_delays = delays;
+        self
+    }
+
     /// Writes `sending` unless another delivery has sent, or is sending, this notification.
+    /// First writes the outcome this process owes the marker, if any.
     pub async fn claim(
         &self,
         key: &str,
         now: DateTime,
         event_id: &str,
     ) -> Result<Claim, MarkerError> {
+        if let Some(message_id) = self.settle(key).await? {
+            return Ok(Claim::Sent { message_id });
+        }
         let sending = Marker::Sending {
             since: timestamp(now),
             event_id: event_id.to_owned(),
@@ -179,6 +243,13 @@ impl Markers {
             match decide(marker.as_ref(), now, self.lease) {
                 Decision::Sent { message_id } => return Ok(Claim::Sent { message_id }),
                 Decision::InFlight { since } => return Ok(Claim::InFlight { since }),
+                Decision::Unconfirmed { since } => {
+                    return Err(MarkerError::Unconfirmed {
+                        bucket: self.bucket.clone(),
+                        key: key.to_owned(),
+                        since,
+                    });
+                }
                 Decision::Send => {
                     let condition = match etag {
                         Some(etag) => Condition::Matches(etag),
@@ -196,23 +267,68 @@ impl Markers {
         })
     }
 
-    /// Records the outcome of the publish over our own `sending` marker.
+    /// Writes the outcome of the publish over our own `sending` marker, with retries. When it
+    /// cannot, the process owes it: its next [`Markers::claim`] of `key` writes it first.
     pub async fn finish(
         &self,
         key: &str,
         etag: Option<&str>,
         marker: &Marker,
     ) -> Result<(), MarkerError> {
-        let condition = etag.map_or(Condition::Any, |e| Condition::Matches(e.to_owned()));
-        match self.put(key, marker, condition).await? {
-            Write::Created(_) => Ok(()),
-            Write::Conflict => Err(MarkerError::S3 {
+        match self.record(key, etag, marker).await {
+            Recorded::Written => Ok(()),
+            Recorded::TakenOver => Err(MarkerError::S3 {
                 action: "update",
                 bucket: self.bucket.clone(),
                 key: key.to_owned(),
-                detail: "another delivery took the marker over (it outlived its lease)".to_owned(),
+                detail: "another delivery took the marker over".to_owned(),
             }),
+            Recorded::Failed(err) => {
+                let owed = Owed {
+                    etag: etag.map(str::to_owned),
+                    marker: marker.clone(),
+                };
+                self.owed_lock().insert(key.to_owned(), owed);
+                Err(err)
+            }
         }
+    }
+
+    /// Writes what this process owes `key`. `Some(message_id)` when it sent the notification.
+    async fn settle(&self, key: &str) -> Result<Option<String>, MarkerError> {
+        let Some(owed) = self.owed_lock().get(key).cloned() else {
+            return Ok(None);
+        };
+        match self.record(key, owed.etag.as_deref(), &owed.marker).await {
+            Recorded::Written | Recorded::TakenOver => {
+                self.owed_lock().remove(key);
+            }
+            Recorded::Failed(err) => return Err(err),
+        }
+        Ok(match owed.marker {
+            Marker::Sent { message_id, .. } => Some(message_id),
+            _ => None,
+        })
+    }
+
+    async fn record(&self, key: &str, etag: Option<&str>, marker: &Marker) -> Recorded {
+        let mut delays = self.retry_delays.iter();
+        loop {
+            let condition = etag.map_or(Condition::Any, |e| Condition::Matches(e.to_owned()));
+            match self.put(key, marker, condition).await {
+                Ok(Write::Created(_)) => return Recorded::Written,
+                Ok(Write::Conflict) => return Recorded::TakenOver,
+                Err(err) => match delays.next() {
+                    Some(delay) => tokio::time::sleep(*delay).await,
+                    None => return Recorded::Failed(err),
+                },
+            }
+        }
+    }
+
+    fn owed_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Owed>> {
+        // A map of plain values: a panic elsewhere cannot leave it half-written.
+        self.owed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     async fn put(
@@ -355,7 +471,7 @@ mod tests {
     }
 
     #[test]
-    fn fresh_sending_is_in_flight_and_stale_sending_is_taken_over() {
+    fn fresh_sending_is_in_flight_and_stale_sending_is_unconfirmed() {
         let sending = Marker::Sending {
             since: timestamp(at(0)),
             event_id: "e".into(),
@@ -364,7 +480,15 @@ mod tests {
             decide(Some(&sending), at(44), LEASE),
             Decision::InFlight { .. }
         ));
-        assert_eq!(decide(Some(&sending), at(45), LEASE), Decision::Send);
+        // Its sender ended without writing the outcome: the email may be out.
+        for later in [45, 60, 86_400] {
+            assert_eq!(
+                decide(Some(&sending), at(later), LEASE),
+                Decision::Unconfirmed {
+                    since: timestamp(at(0))
+                }
+            );
+        }
         // A marker from a clock ahead of ours still protects its sender.
         assert!(matches!(
             decide(Some(&sending), at(-30), LEASE),

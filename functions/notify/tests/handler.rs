@@ -9,7 +9,11 @@ use serde_json::json;
 use support::*;
 
 async fn run(world: &World, name: &str) -> Result<Report, NotifyError> {
-    handle(&world.notifier, event(name), now_after(name)).await
+    run_with(&world.notifier, name).await
+}
+
+async fn run_with(notifier: &notify::Notifier, name: &str) -> Result<Report, NotifyError> {
+    handle(notifier, event(name), now_after(name)).await
 }
 
 #[tokio::test]
@@ -133,8 +137,9 @@ async fn a_fresh_sending_marker_of_another_invocation_is_left_to_it() {
 }
 
 #[tokio::test]
-async fn a_sending_marker_older_than_the_lease_is_taken_over() {
-    // Its sender died (a timeout) before publishing: the retry must still send.
+async fn a_sending_marker_older_than_the_lease_is_reported_and_not_sent_again() {
+    // Its sender ended without recording whether SNS took the message: sending again could
+    // make two emails, so the delivery fails for the failure queue, saying what to do.
     let world = World::of("succeeded");
     let now = now_after("succeeded");
     let since = marker::timestamp(aws_smithy_types::DateTime::from_secs(
@@ -144,12 +149,26 @@ async fn a_sending_marker_older_than_the_lease_is_taken_over() {
         &marker_key("succeeded"),
         json!({"state": "sending", "since": since, "event_id": "x"}),
     );
-    let report = run(&world, "succeeded").await.unwrap();
-    assert!(matches!(report, Report::Sent { .. }), "{report:?}");
-    assert_eq!(world.sns.count(), 1);
+    let err = run(&world, "succeeded").await.unwrap_err();
+    assert_eq!(world.sns.count(), 0);
+    let message = err.to_string();
+    assert!(
+        message.starts_with(&format!(
+            "a delivery began sending this notification at {since} and never recorded whether \
+             SNS accepted it (s3://sagemaker-cicd-artifacts/{} still says sending)",
+            marker_key("succeeded")
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("delete the marker and redrive the event"),
+        "{message}"
+    );
+    let diagnostic = lambda_runtime::Diagnostic::from(err);
+    assert_eq!(diagnostic.error_type, "notify.Unconfirmed");
     assert_eq!(
         world.s3.marker(&marker_key("succeeded")).unwrap()["state"],
-        "sent"
+        "sending"
     );
 }
 
@@ -204,7 +223,8 @@ async fn a_publish_failure_is_an_error_and_the_retry_still_sends() {
 }
 
 #[tokio::test]
-async fn a_publish_failure_whose_marker_cannot_be_released_is_retried_after_the_lease() {
+async fn a_publish_failure_whose_marker_cannot_be_released_is_sent_by_the_retry_in_the_same_environment()
+ {
     let world = World::of("failed");
     *world.sns.fail.lock().unwrap() = true;
     *world.s3.refuse_bodies_with.lock().unwrap() = Some("\"failed\"".into());
@@ -225,22 +245,101 @@ async fn a_publish_failure_whose_marker_cannot_be_released_is_retried_after_the_
 }
 
 #[tokio::test]
-async fn once_published_a_failure_to_record_it_is_not_an_error() {
-    // An error here would make Lambda retry and send the email twice.
+async fn a_failure_to_record_the_send_is_retried() {
     let world = World::of("succeeded");
     *world.s3.refuse_bodies_with.lock().unwrap() = Some("\"sent\"".into());
+    *world.s3.refusals_left.lock().unwrap() = Some(2);
     let report = run(&world, "succeeded").await.unwrap();
     assert!(matches!(report, Report::Sent { .. }), "{report:?}");
     assert_eq!(
         world.s3.marker(&marker_key("succeeded")).unwrap()["state"],
+        "sent"
+    );
+    assert_eq!(world.sns.count(), 1);
+}
+
+#[tokio::test]
+async fn a_send_that_cannot_be_recorded_fails_and_its_retry_records_it_without_sending() {
+    let world = World::of("succeeded");
+    *world.s3.refuse_bodies_with.lock().unwrap() = Some("\"sent\"".into());
+    let err = run(&world, "succeeded").await.unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.starts_with("the notification was sent (SNS message msg-1) but not recorded: "),
+        "{message}"
+    );
+    assert_eq!(
+        lambda_runtime::Diagnostic::from(err).error_type,
+        "notify.SentNotRecorded"
+    );
+    assert_eq!(
+        world.s3.marker(&marker_key("succeeded")).unwrap()["state"],
         "sending"
     );
-    // A duplicate within the lease leaves it alone.
+
+    // S3 recovers; Lambda retries the event a minute later in the same environment.
+    *world.s3.refuse_bodies_with.lock().unwrap() = None;
+    let retry = aws_smithy_types::DateTime::from_secs(now_after("succeeded").secs() + 60);
+    let report = handle(&world.notifier, event("succeeded"), retry)
+        .await
+        .unwrap();
+    assert_eq!(
+        report,
+        Report::AlreadySent {
+            message_id: "msg-1".into()
+        }
+    );
+    let marker = world.s3.marker(&marker_key("succeeded")).unwrap();
+    assert_eq!(marker["state"], "sent", "{marker}");
+    assert_eq!(marker["message_id"], "msg-1", "{marker}");
+    assert_eq!(world.sns.count(), 1);
+}
+
+#[tokio::test]
+async fn after_a_send_that_cannot_be_recorded_no_later_delivery_sends_again() {
+    let world = World::of("succeeded");
+    *world.s3.refuse_bodies_with.lock().unwrap() = Some("\"sent\"".into());
+    let _first = run(&world, "succeeded").await;
+    assert_eq!(world.sns.count(), 1);
+    *world.s3.refuse_bodies_with.lock().unwrap() = None;
+    // Another execution environment knows nothing of the send. Within the lease it leaves the
+    // notification to its sender; Lambda's retry a minute later, and a duplicate a day later,
+    // do not send it again.
+    let other = world.another_environment("succeeded");
     assert!(matches!(
-        run(&world, "succeeded").await.unwrap(),
+        run_with(&other, "succeeded").await.unwrap(),
         Report::InFlight { .. }
     ));
+    for later in [60, 86_400] {
+        let at = aws_smithy_types::DateTime::from_secs(now_after("succeeded").secs() + later);
+        let err = handle(&other, event("succeeded"), at).await.unwrap_err();
+        assert_eq!(
+            lambda_runtime::Diagnostic::from(err).error_type,
+            "notify.Unconfirmed"
+        );
+    }
     assert_eq!(world.sns.count(), 1);
+}
+
+#[tokio::test]
+async fn a_publish_failure_whose_marker_cannot_be_released_is_unconfirmed_elsewhere() {
+    // The window the marker leaves: another environment cannot tell this `sending` from one
+    // whose email went out, so it sends nothing and says so (the email is missing, not doubled).
+    let world = World::of("failed");
+    *world.sns.fail.lock().unwrap() = true;
+    *world.s3.refuse_bodies_with.lock().unwrap() = Some("\"failed\"".into());
+    assert!(run(&world, "failed").await.is_err());
+    *world.sns.fail.lock().unwrap() = false;
+    *world.s3.refuse_bodies_with.lock().unwrap() = None;
+    let retry = aws_smithy_types::DateTime::from_secs(now_after("failed").secs() + 60);
+    let err = handle(&world.another_environment("failed"), event("failed"), retry)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        lambda_runtime::Diagnostic::from(err).error_type,
+        "notify.Unconfirmed"
+    );
+    assert_eq!(world.sns.count(), 0);
 }
 
 #[tokio::test]

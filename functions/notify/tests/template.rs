@@ -45,7 +45,8 @@ fn the_marker_lease_fits_the_function_timeout_and_lambdas_retry_delay() {
     );
     assert!(
         LEASE.as_secs() <= 60,
-        "the lease must end before Lambda's first retry (60 s) so the retry of a dead sender sends"
+        "the lease must end before Lambda's first retry (60 s): the retry of a sender that ended \
+         without writing the outcome must report it unconfirmed, not take it for in flight"
     );
 }
 

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_sdk_codepipeline::error::ErrorMetadata;
 use aws_sdk_codepipeline::operation::get_pipeline_execution::{
@@ -446,6 +447,8 @@ pub struct FakeS3 {
     pub refuse_puts: Arc<Mutex<Option<u16>>>,
     /// Fail PutObjects whose body contains this text (e.g. `"sent"`).
     pub refuse_bodies_with: Arc<Mutex<Option<String>>>,
+    /// With `refuse_bodies_with`: refuse only this many times (`None`: always).
+    pub refusals_left: Arc<Mutex<Option<usize>>>,
     pub puts: Arc<AtomicUsize>,
 }
 
@@ -469,7 +472,11 @@ impl FakeS3 {
             if let Some(text) = me.refuse_bodies_with.lock().unwrap().as_deref()
                 && String::from_utf8_lossy(&body).contains(text)
             {
-                return MockResponse::Http(s3_error(403, "AccessDenied"));
+                let mut left = me.refusals_left.lock().unwrap();
+                if *left != Some(0) {
+                    *left = left.map(|n| n - 1);
+                    return MockResponse::Http(s3_error(403, "AccessDenied"));
+                }
             }
             let key = input.key().unwrap().to_owned();
             let mut objects = me.objects.lock().unwrap();
@@ -586,7 +593,7 @@ impl World {
         let notifier = Notifier {
             codepipeline,
             sns: sns.client(),
-            markers: Markers::new(s3.client(), BUCKET),
+            markers: Markers::new(s3.client(), BUCKET).with_retry_delays(vec![Duration::ZERO; 3]),
             topic_arn: TOPIC.to_owned(),
         };
         World { s3, sns, notifier }
@@ -594,6 +601,18 @@ impl World {
 
     pub fn of(name: &str) -> World {
         World::new(scenario(name).codepipeline())
+    }
+
+    /// The function in another execution environment (a new process): same S3 and SNS, none
+    /// of this one's memory.
+    pub fn another_environment(&self, name: &str) -> Notifier {
+        Notifier {
+            codepipeline: scenario(name).codepipeline(),
+            sns: self.sns.client(),
+            markers: Markers::new(self.s3.client(), BUCKET)
+                .with_retry_delays(vec![Duration::ZERO; 3]),
+            topic_arn: TOPIC.to_owned(),
+        }
     }
 }
 

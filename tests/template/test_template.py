@@ -39,7 +39,9 @@ prefix with its KMS key, a prefix and key without a bucket):
   DeleteEndpoint on staging only), models, endpoint configs and endpoints for the Deploy role
   only, sagemaker:UpdateModelPackage for the Deploy role only and only with ManualApproval=true
   (and for the Evaluate role only held to ModelApprovalStatus Rejected),
-  CloudWatch alarms only the stack's and read-only, S3 only in the artifact bucket, KMS
+  CloudWatch alarms only the stack's and read-only, S3 only in the artifact bucket and writes
+  only to each role's prefixes (training jobs models/, the build source/ and data/, the
+  pipeline its artifacts, Evaluate promoted/, Notify notifications/), KMS
   only on the stack's keys, lambda:InvokeFunction only on the pipeline's four functions; the
   one exception, the training data: only the SageMaker execution role,
   only with TrainingDataBucket given, s3:GetObject on "<bucket>/<prefix>*" and s3:ListBucket
@@ -87,6 +89,11 @@ IMAGE_BUILD_VARIABLES = {"IMAGE_URI"}
 BUILD_ENVIRONMENT_BUILTINS = re.compile(r"^(CODEBUILD_\w+|AWS_\w+|HOME|PATH|PWD|SHELL|USER)$")
 
 USER_PARAMETERS_MAX = 1000
+# Characters the build's exported variables (SOURCE_DIR_URI, IMAGE_URI) may take together in
+# the Train and Tune actions' UserParameters, with every other value at its longest (README).
+BUILD_VARIABLES_BUDGET = 700
+# Lambda's limit on a function's environment variables, names and values together.
+LAMBDA_ENVIRONMENT_MAX = 4096
 STACK_NAME = "sagemaker-cicd-abcde"  # the longest stack name the template's rule allows (20)
 assert len(STACK_NAME) == 20
 
@@ -164,6 +171,16 @@ def resolve_scalar(x, params):
     if isinstance(x, dict) and "Ref" in x:
         return params[x["Ref"]]
     return x
+
+
+def unique_keys(pairs):
+    """json object_pairs_hook: a dict, refusing a repeated key (as the functions do)."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"repeated key {key!r}")
+        out[key] = value
+    return out
 
 
 class Values:
@@ -294,6 +311,17 @@ def longest_variable_values(values: Values, params: dict[str, str]) -> dict[tupl
         + "g" * 63
         + "/"
         + "9" * 10,
+        # SageMaker's limits: job names 63 (tuning jobs 32), metric names 255; an f32 as Rust
+        # prints it, at its longest (the smallest subnormal, negated).
+        ("TrainVariables", "TrainingJobName"): "j" * 63,
+        ("TuneVariables", "CandidateTrainingJobName"): "j" * 63,
+        ("TuneVariables", "ObjectiveMetricName"): "m" * 255,
+        ("TuneVariables", "ObjectiveMetricValue"): "-0." + "0" * 44 + "1",
+        ("TuneVariables", "TuningJobName"): "t" * 32,
+        # The build's exported variables have no limit of their own: they share what is left,
+        # BUILD_VARIABLES_BUDGET characters (README), here as two values of that total.
+        ("BuildVariables", "SOURCE_DIR_URI"): "s" * (BUILD_VARIABLES_BUDGET // 2),
+        ("BuildVariables", "IMAGE_URI"): "i" * (BUILD_VARIABLES_BUDGET // 2),
     }
 
 
@@ -535,6 +563,28 @@ REJECT_ONLY = {"StringEquals": {"sagemaker:ModelApprovalStatus": "Rejected"}}
 STAR_EXCEPTIONS = {
     "cloudwatch:PutMetricData": {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/TrainingJobs"}},
 }
+# Who may write where in the artifact bucket. The model repository's code runs as the SageMaker
+# execution role (training jobs) and the build role (the buildspec): each writes only its own
+# outputs, never what judges or records a model: the pipeline's artifacts (the source that later
+# actions read), promoted/ (the registered models) or notifications/ (the email's markers).
+S3_WRITES = {
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:AbortMultipartUpload",
+    "s3:PutObjectAcl",
+    "s3:PutObjectTagging",
+    "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold",
+    "s3:RestoreObject",
+}
+S3_WRITE_PREFIXES = {
+    "SageMakerExecutionRole": {"models/*"},
+    "BuildRole": {"source/*", "data/*"},
+    "PipelineRole": {"${AWS::StackName}*"},
+    "EvaluateRole": {"promoted/*"},
+    "NotifyRole": {"notifications/*"},
+}
 # SageMaker actions allowed on "*" (they support no resource-level permissions; the star rule
 # checks that): the list of endpoint configs, read-only names (see DeployRole).
 SAGEMAKER_STAR = {"sagemaker:ListEndpointConfigs"}
@@ -670,6 +720,15 @@ def statement_violations(role: str, st: dict, conditions: dict[str, bool], polic
                     or (sub and sub.startswith("${ArtifactBucket.Arn}/"))
                 ):
                     yield f"{action} on {resource}: outside the artifact bucket"
+                elif sub and (action in S3_WRITES or "*" in action.split(":")[1]):
+                    prefix = sub.removeprefix("${ArtifactBucket.Arn}/")
+                    allowed = S3_WRITE_PREFIXES.get(role, set())
+                    if prefix not in allowed:
+                        yield (
+                            f"{action} on {resource}: {role} may write only "
+                            + (", ".join(sorted(allowed)) or "nothing")
+                            + " in the artifact bucket"
+                        )
             elif service == "kms":
                 if resource not in (
                     {"Fn::GetAtt": ["ArtifactKey", "Arn"]},
@@ -832,9 +891,10 @@ class TemplateTest(unittest.TestCase):
                 )
 
     def test_user_parameters_fit_with_variables_resolved(self):
-        """CodePipeline resolves the #{...} variables before the function reads them: where each
-        one has a longest value (the Deploy actions'), the resolved text fits too. The others
-        carry unbounded variables (a model artifact URI, a buildspec's exported values)."""
+        """CodePipeline resolves the #{...} variables before the function reads them: with
+        every variable at its longest (the build's within BUILD_VARIABLES_BUDGET) and every
+        parameter at its longest, the resolved text fits; each variable is a whole JSON string
+        (so that the functions' checks of what it may hold keep it one)."""
         checked = set()
         for label, params, conditions in self.variants:
             values = Values(self.template, params)
@@ -844,8 +904,10 @@ class TemplateTest(unittest.TestCase):
                     if action["ActionTypeId"]["Provider"] != "Lambda":
                         continue
                     text = values.evaluate(action["Configuration"]["UserParameters"])
-                    if not set(VARIABLE.findall(text)) <= set(longest):
-                        continue
+                    for m in VARIABLE.finditer(text):
+                        self.assertIn(m.groups(), longest, f"{action['Name']}: no longest value of {m.group(0)}")
+                        quoted = text[m.start() - 1 : m.end() + 1]
+                        self.assertEqual(quoted, f'"{m.group(0)}"', f"{action['Name']}: {m.group(0)} is not a whole JSON string")
                     with self.subTest(label, action=action["Name"]):
                         resolved = VARIABLE.sub(lambda m: longest[m.groups()], text)
                         self.assertLessEqual(
@@ -855,18 +917,61 @@ class TemplateTest(unittest.TestCase):
                         )
                         self.assertIsInstance(json.loads(resolved), dict)
                         checked.add(action["Name"])
-        self.assertLessEqual({"DeployStaging", "DeployProduction"}, checked)
+        self.assertEqual(
+            {"StartTraining", "TrainAndTune", "Evaluate", "DeployStaging", "DeployProduction"}, checked
+        )
+
+    def test_stack_settings_fit_the_function_environment(self):
+        """Each function's environment (PIPELINE_SETTINGS included) with every parameter at
+        its longest is within Lambda's 4 KB, so a value too long fails the deploy, not a run."""
+        for label, params, conditions in self.variants:
+            values = Values(self.template, params)
+            for name, r in self.resources.items():
+                if r["Type"] != "AWS::Serverless::Function":
+                    continue
+                variables = select(r["Properties"].get("Environment", {}).get("Variables", {}), conditions)
+                size = sum(len(k) + len(values.evaluate(v)) for k, v in variables.items())
+                with self.subTest(label, function=name):
+                    self.assertLessEqual(size, LAMBDA_ENVIRONMENT_MAX)
+
+    def stack_settings(self, values: "Values", conditions: dict, action: dict) -> dict:
+        """The function's PIPELINE_SETTINGS as CloudFormation resolves it ({} without one)."""
+        _, fn = self.function_of(action)
+        raw = fn["Properties"].get("Environment", {}).get("Variables", {}).get("PIPELINE_SETTINGS")
+        if raw is None:
+            return {}
+        return json.loads(values.evaluate(select(raw, conditions)), object_pairs_hook=unique_keys)
+
+    def settings(self, values: "Values", conditions: dict, action: dict, text: str) -> dict:
+        """The settings the function reads for `action`: its stack settings and the action's
+        UserParameters `text` (variables resolved), which may not repeat a key."""
+        resolved = VARIABLE.sub(lambda m: f"{m.group(1)}-{m.group(2)}-value", text)
+        try:
+            own = json.loads(resolved, object_pairs_hook=unique_keys)
+        except (json.JSONDecodeError, ValueError) as e:
+            self.fail(f"{action['Name']}: UserParameters is not JSON without repeated keys ({e}): {resolved}")
+        self.assertIsInstance(own, dict)
+        stack = self.stack_settings(values, conditions, action)
+        both = set(own) & set(stack)
+        self.assertFalse(both, f"{action['Name']}: {both} in both UserParameters and PIPELINE_SETTINGS")
+        return {**stack, **own}
+
+    def lambda_settings(self):
+        """(label, action name, binary, merged settings) for every Lambda action of every variant."""
+        for label, params, conditions in self.variants:
+            values = Values(self.template, params)
+            for stage in self.pipeline(conditions)["Stages"]:
+                for action in stage["Actions"]:
+                    if action["ActionTypeId"]["Provider"] == "Lambda":
+                        _, fn = self.function_of(action)
+                        binary = fn["Metadata"]["BuildProperties"]["Binary"]
+                        text = values.evaluate(action["Configuration"]["UserParameters"])
+                        yield label, action["Name"], binary, self.settings(values, conditions, action, text)
 
     def test_user_parameters_match_the_settings(self):
         seen = set()
-        for label, action, binary, text in self.user_parameters():
+        for label, action, binary, parameters in self.lambda_settings():
             with self.subTest(label, action=action):
-                resolved = VARIABLE.sub(lambda m: f"{m.group(1)}-{m.group(2)}-value", text)
-                try:
-                    parameters = json.loads(resolved)
-                except json.JSONDecodeError as e:
-                    self.fail(f"{action}: UserParameters is not JSON ({e}): {resolved}")
-                self.assertIsInstance(parameters, dict)
                 source = settings_source(self.binaries[binary])
                 fields = settings_fields(source)
                 unknown = set(parameters) - set(fields)
@@ -888,13 +993,12 @@ class TemplateTest(unittest.TestCase):
         self.assertEqual(seen, {"start-training", "train-and-tune", "evaluate", "deploy"})
 
     def test_job_prefix_is_the_stack_name(self):
-        for label, action, _, text in self.user_parameters():
+        for label, action, _, parameters in self.lambda_settings():
             with self.subTest(label, action=action):
-                parameters = json.loads(VARIABLE.sub("v", text))
                 self.assertEqual(parameters["JobPrefix"], STACK_NAME)
 
     def test_switches_reach_the_functions_as_booleans(self):
-        """A true/false parameter in a UserParameters is passed under its own name as a JSON
+        """A true/false parameter in a function's settings is passed under its own name as a JSON
         boolean that follows the parameter, into a `bool` of the function's Settings that has a
         default (a pipeline deployed before the setting existed does not pass it)."""
         switches = {
@@ -911,7 +1015,7 @@ class TemplateTest(unittest.TestCase):
                     if action["ActionTypeId"]["Provider"] != "Lambda":
                         continue
                     text = values.evaluate(action["Configuration"]["UserParameters"])
-                    parameters = json.loads(VARIABLE.sub("v", text))
+                    parameters = self.settings(values, conditions, action, text)
                     _, fn = self.function_of(action)
                     binary = fn["Metadata"]["BuildProperties"]["Binary"]
                     fields = settings_fields(settings_source(self.binaries[binary]))
@@ -953,10 +1057,11 @@ class TemplateTest(unittest.TestCase):
                 with self.subTest(label, action=name):
                     action = actions[name]
                     self.assertEqual(self.function_of(action)[0], "DeployFunction")
-                    parameters = json.loads(values.evaluate(action["Configuration"]["UserParameters"]))
+                    text = values.evaluate(action["Configuration"]["UserParameters"])
+                    parameters = self.settings(values, conditions, action, text)
                     self.assertEqual(parameters["Stage"], stage)
                     self.assertEqual(parameters["EndpointName"], f"{STACK_NAME}-{stage.lower()}")
-                    self.assertEqual(parameters["ModelPackageArn"], "#{EvaluateVariables.ModelPackageArn}")
+                    self.assertEqual(parameters["ModelPackageArn"], "EvaluateVariables-ModelPackageArn-value")
                     self.assertEqual(parameters["RoleArn"], values.get_att("SageMakerExecutionRole", "Arn"))
                     self.assertEqual(parameters.get("Alarms"), alarms)
                     self.assertEqual(parameters.get("ApprovePackage"), approve)
@@ -1433,6 +1538,47 @@ BREAKAGES = [
             },
         ),
         "sagemaker:UpdateModelPackage granted to EvaluateRole",
+    ),
+    (
+        "training code may write anywhere in the artifact bucket",
+        _set("SageMakerExecutionRole", "WriteTrainingOutputs", Resource={"Fn::Sub": "${ArtifactBucket.Arn}/*"}),
+        "SageMakerExecutionRole may write only models/*",
+    ),
+    (
+        "training code may overwrite a registered model",
+        _set("SageMakerExecutionRole", "WriteTrainingOutputs", Resource={"Fn::Sub": "${ArtifactBucket.Arn}/promoted/*"}),
+        "SageMakerExecutionRole may write only models/*",
+    ),
+    (
+        "training code may swap the source that later actions read",
+        _add_inline(
+            "SageMakerExecutionRole",
+            {
+                "Sid": "Swap",
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": {"Fn::Sub": "${ArtifactBucket.Arn}/${AWS::StackName}*"},
+            },
+        ),
+        "SageMakerExecutionRole may write only models/*",
+    ),
+    (
+        "the buildspec may suppress the email",
+        _add_inline(
+            "BuildRole",
+            {
+                "Sid": "Markers",
+                "Effect": "Allow",
+                "Action": "s3:DeleteObject",
+                "Resource": {"Fn::Sub": "${ArtifactBucket.Arn}/notifications/*"},
+            },
+        ),
+        "BuildRole may write only data/*, source/*",
+    ),
+    (
+        "Evaluate may rewrite what it judges",
+        _set("EvaluateRole", "ReadTrainedModels", Action="s3:PutObject"),
+        "EvaluateRole may write only promoted/*",
     ),
     (
         "the Evaluate role may approve what it registered",

@@ -145,6 +145,15 @@ impl ArtifactStore {
         self
     }
 
+    /// An S3 client with the function's own credentials (its role), for what the function
+    /// itself reads or writes, addressed as the artifact clients are.
+    pub fn own_client(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.base)
+            .force_path_style(self.force_path_style)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
     /// An S3 client that signs with the job's artifact credentials.
     pub fn client_for(&self, credentials: &ArtifactCredentials) -> aws_sdk_s3::Client {
         let credentials = Credentials::new(

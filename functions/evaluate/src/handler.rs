@@ -7,14 +7,17 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_sagemaker::Client as SageMaker;
 use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutput;
 use aws_sdk_sagemaker::types::ModelApprovalStatus;
 use pipeline_core::limits::{FAILURE_MESSAGE_MAX, truncate};
 use pipeline_core::run::record_execution_id;
+use pipeline_core::values::{self, Kind};
 use pipeline_core::{ArtifactStore, Job, JobError, Outcome, params};
 use tracing::info;
 
 use crate::gate::{self, Gate, Inference};
 use crate::metadata::metric_key;
+use crate::promote;
 use crate::registry::{self, Registration};
 use crate::serving;
 use crate::settings::Settings;
@@ -23,6 +26,7 @@ use crate::verdict::{self, Candidate};
 pub async fn handle(
     job: Job,
     sagemaker: &SageMaker,
+    s3: &aws_sdk_s3::Client,
     artifacts: &ArtifactStore,
 ) -> Result<Outcome, JobError> {
     let settings = params::parse::<Settings>(job.user_parameters.as_deref())?.checked()?;
@@ -157,12 +161,26 @@ pub async fn handle(
         region.as_ref(),
     )
     .map_err(|e| e.to_job_error(&settings.candidate_training_job_name, path))?;
+    let trained = model_data(&described, &settings.candidate_training_job_name)?;
+    let promoted = promote::promote(
+        s3,
+        &settings.artifact_bucket,
+        trained,
+        &group,
+        &settings.candidate_training_job_name,
+    )
+    .await?;
+    metadata.insert(MODEL_SHA256_KEY.to_owned(), promoted.sha256.clone());
+    metadata.insert(
+        "pipeline:model-trained".to_owned(),
+        model_repo::naming::tag_value(trained),
+    );
     let arn = registry::register(
         sagemaker,
         Registration {
             group: &group,
             image: &image,
-            model_data_url: &settings.model_artifacts_uri,
+            model_data_url: &promoted.uri,
             environment: &environment,
             content_types: &decision.inference.content_types,
             response_types: &decision.inference.response_types,
@@ -192,6 +210,7 @@ pub async fn handle(
         .variable("Verdict", decision.word)
         .variable("MetricsSummary", decision.line)
         .variable("ModelPackageArn", &arn)
+        .variable("ModelDataUrl", &promoted.uri)
         .summary(decision.summary))
 }
 
@@ -200,6 +219,9 @@ pub const UNCHECKED: &str = "Unchecked";
 
 /// Metadata key saying that no gate was applied to the package.
 pub const GATE_KEY: &str = "pipeline:gate";
+
+/// Metadata key of the SHA-256 (hex) of the registered model data (the promoted copy).
+pub const MODEL_SHA256_KEY: &str = "pipeline:model-sha256";
 
 /// What is registered, and how it is reported.
 struct Decision<'a> {
@@ -303,6 +325,24 @@ fn metadata(settings: &Settings, candidate: &Candidate) -> HashMap<String, Strin
     out.into_iter()
         .map(|(k, v)| (k, model_repo::naming::tag_value(&v)))
         .collect()
+}
+
+/// The candidate's `model.tar.gz`, as its training job reports it.
+fn model_data<'a>(
+    described: &'a DescribeTrainingJobOutput,
+    job: &str,
+) -> Result<&'a str, JobError> {
+    let uri = described
+        .model_artifacts()
+        .and_then(|a| a.s3_model_artifacts())
+        .filter(|uri| !uri.is_empty())
+        .ok_or_else(|| {
+            JobError::failed(format!(
+                "the candidate training job {job} reports no model artifacts: its script must write \
+                 the model to SM_MODEL_DIR"
+            ))
+        })?;
+    values::checked("The candidate's model artifacts", uri, Kind::S3Uri)
 }
 
 fn lineage(settings: &Settings) -> Vec<(String, String)> {

@@ -3,6 +3,7 @@
 pub mod gate;
 pub mod handler;
 pub mod metadata;
+pub mod promote;
 pub mod registry;
 pub mod serving;
 pub mod settings;

@@ -8,9 +8,10 @@ async fn main() -> Result<(), Error> {
     let codepipeline = aws_sdk_codepipeline::Client::new(&config);
     let sagemaker = aws_sdk_sagemaker::Client::new(&config);
     let artifacts = ArtifactStore::new(&config);
+    let s3 = artifacts.own_client();
     lambda_runtime::run(service_fn(|event| {
         run_job(event, &codepipeline, |job| {
-            evaluate::handle(job, &sagemaker, &artifacts)
+            evaluate::handle(job, &sagemaker, &s3, &artifacts)
         })
     }))
     .await

@@ -16,6 +16,8 @@ pub struct Settings {
     pub branch: Option<String>,
     /// Start of the model package group's name (the stack name), which IAM policies are scoped to.
     pub job_prefix: String,
+    /// The pipeline's artifact bucket: the candidate's model data is promoted within it.
+    pub artifact_bucket: String,
     /// `#{TuneVariables.CandidateTrainingJobName}`.
     pub candidate_training_job_name: String,
     /// `#{TuneVariables.ObjectiveMetricName}`, empty when tuning was skipped.
@@ -23,8 +25,6 @@ pub struct Settings {
     pub objective_metric_name: String,
     #[serde(default)]
     pub objective_metric_value: String,
-    /// `#{TuneVariables.ModelArtifactsUri}`.
-    pub model_artifacts_uri: String,
     #[serde(default)]
     pub tuning_job_name: String,
     /// `Approved`, or `PendingManualApproval` when the pipeline has a manual approval step.
@@ -52,11 +52,6 @@ impl Settings {
             &from("CandidateTrainingJobName"),
             &self.candidate_training_job_name,
             Kind::JobName,
-        )?;
-        values::checked(
-            &from("ModelArtifactsUri"),
-            &self.model_artifacts_uri,
-            Kind::S3Uri,
         )?;
         values::checked_or_empty(
             &from("ObjectiveMetricName"),

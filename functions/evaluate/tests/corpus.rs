@@ -62,8 +62,9 @@ async fn every_malformed_gate_fails_once_with_its_reason() {
         let sagemaker = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, [&describe]);
         let (store, _) =
             scripted_artifacts(200, zip_of(&[("configuration/evaluation.json", &gate)]));
+        let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, []);
         let results = test_support::job::run(event.clone(), |job| {
-            evaluate::handle(job, &sagemaker, &store)
+            evaluate::handle(job, &sagemaker, &s3, &store)
         })
         .await;
         problems.extend(test_support::job::corpus_problems(

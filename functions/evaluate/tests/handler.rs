@@ -21,7 +21,8 @@ use aws_sdk_sagemaker::operation::describe_training_job::DescribeTrainingJobOutp
 use aws_sdk_sagemaker::operation::list_model_packages::ListModelPackagesOutput;
 use aws_sdk_sagemaker::operation::update_model_package::UpdateModelPackageOutput;
 use aws_sdk_sagemaker::types::{
-    AlgorithmSpecification, MetricData, ModelApprovalStatus, ModelPackageSummary, TrainingInputMode,
+    AlgorithmSpecification, MetricData, ModelApprovalStatus, ModelArtifacts, ModelPackageSummary,
+    TrainingInputMode,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use serde_json::Value;
@@ -31,6 +32,8 @@ const PACKAGE: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package/sa
 const APPROVED: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package/sagemaker-cicd-example-org-churn-model/2";
 const IMAGE: &str =
     "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3";
+/// The candidate's model, as its training job reports it.
+const ARTIFACTS: &str = "s3://sagemaker-cicd-artifacts/models/sagemaker-cicd-9f2c1e4-5d41402a-004-0f1e2d3c/output/model.tar.gz";
 /// The commit's code, as the Build action uploaded it and the training job ran it.
 const SOURCE_DIR: &str = "s3://sagemaker-cicd-artifacts/source/9f2c1e4d0b7a5c3e1f2a4b6c8d0e1f2a3b4c5d6e/sourcedir.tar.gz";
 
@@ -100,6 +103,11 @@ fn candidate_with(test_accuracy: f32, hyperparameters: &[(&str, &str)]) -> Rule 
                     .build(),
             )
             .set_hyper_parameters(Some(hyperparameters.clone()))
+            .model_artifacts(
+                ModelArtifacts::builder()
+                    .s3_model_artifacts(ARTIFACTS)
+                    .build(),
+            )
             .final_metric_data_list(
                 MetricData::builder()
                     .metric_name("test:accuracy")
@@ -190,6 +198,36 @@ fn registry(group_exists: bool) -> Registry {
     }
 }
 
+/// The SHA-256 S3 reports of the promoted copy (base64), and as the package records it (hex).
+const COPY_SHA256: &str = "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=";
+const COPY_SHA256_HEX: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+const PROMOTED: &str = "s3://sagemaker-cicd-artifacts/promoted/sagemaker-cicd-example-org-churn-model/sagemaker-cicd-9f2c1e4-5d41402a-004-0f1e2d3c/model.tar.gz";
+
+/// An S3 that copies the candidate's model from models/ to promoted/ and reports its SHA-256.
+fn s3_promoting() -> (aws_sdk_s3::Client, Rule) {
+    let copy = mock!(aws_sdk_s3::Client::copy_object)
+        .match_requests(|r| {
+            r.bucket() == Some("sagemaker-cicd-artifacts")
+                && r.key().is_some_and(|k| {
+                    k.starts_with("promoted/sagemaker-cicd-example-org-churn-model/")
+                })
+                && r.copy_source()
+                    .is_some_and(|s| s.starts_with("sagemaker-cicd-artifacts/models/"))
+                && r.checksum_algorithm() == Some(&aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+        })
+        .then_output(|| {
+            aws_sdk_s3::operation::copy_object::CopyObjectOutput::builder()
+                .copy_object_result(
+                    aws_sdk_s3::types::CopyObjectResult::builder()
+                        .checksum_sha256(COPY_SHA256)
+                        .build(),
+                )
+                .build()
+        });
+    let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&copy]);
+    (client, copy)
+}
+
 async fn invoke(event: Value, gate: Option<&str>, rules: &[&Rule]) -> Results {
     invoke_in("us-east-1", event, gate, rules).await
 }
@@ -208,7 +246,8 @@ async fn invoke_in(
         files.push(("configuration/evaluation.json", gate));
     }
     let (store, _) = scripted_artifacts(200, zip_of(&files));
-    test_support::job::run(event, |job| evaluate::handle(job, &sagemaker, &store)).await
+    let (s3, _) = s3_promoting();
+    test_support::job::run(event, |job| evaluate::handle(job, &sagemaker, &s3, &store)).await
 }
 
 #[tokio::test]
@@ -246,12 +285,9 @@ async fn a_passing_model_is_registered_with_its_metrics_and_lineage() {
     );
     let container = &input.inference_specification().unwrap().containers()[0];
     assert_eq!(container.image(), Some(IMAGE));
-    assert_eq!(
-        container.model_data_url(),
-        Some(
-            "s3://sagemaker-cicd-artifacts/models/sagemaker-cicd-9f2c1e4-5d41402a-004-0f1e2d3c/output/model.tar.gz"
-        )
-    );
+    // The promoted copy, which training jobs cannot write, not what the training job wrote.
+    assert_eq!(container.model_data_url(), Some(PROMOTED));
+    assert_eq!(variables["ModelDataUrl"], PROMOTED);
     // Script mode: the framework container gets the commit's code, which model.tar.gz lacks.
     assert_eq!(
         container.environment(),
@@ -274,6 +310,46 @@ async fn a_passing_model_is_registered_with_its_metrics_and_lineage() {
         meta["pipeline:training-job"],
         "sagemaker-cicd-9f2c1e4-5d41402a-004-0f1e2d3c"
     );
+    assert_eq!(meta["pipeline:model-sha256"], COPY_SHA256_HEX);
+    assert_eq!(meta["pipeline:model-trained"], ARTIFACTS);
+}
+
+/// Model data written outside the bucket's models/ is not promoted (nor registered).
+#[tokio::test]
+async fn model_data_outside_the_trained_models_is_not_promoted() {
+    let c = mock!(SageMaker::describe_training_job).then_output(|| {
+        DescribeTrainingJobOutput::builder()
+            .algorithm_specification(
+                AlgorithmSpecification::builder()
+                    .training_image(IMAGE)
+                    .training_input_mode(TrainingInputMode::File)
+                    .build(),
+            )
+            .final_metric_data_list(MetricData::builder().metric_name("test:accuracy").value(0.95).build())
+            .model_artifacts(
+                ModelArtifacts::builder()
+                    .s3_model_artifacts("s3://sagemaker-cicd-artifacts/promoted/sagemaker-cicd-example-org-churn-model/old/model.tar.gz")
+                    .build(),
+            )
+            .build()
+    });
+    let r = registry(true);
+    let gate =
+        r#"{"Conditions": [{"Metric": "test:accuracy", "Operator": ">=", "Threshold": 0.9}]}"#;
+    let (kind, message) = invoke(
+        event("untuned-candidate"),
+        Some(gate),
+        &[&c, &r.group, &r.create_group, &r.create],
+    )
+    .await
+    .only_failure();
+    assert_eq!(kind, FailureType::ConfigurationError);
+    assert!(
+        message.contains("are not under s3://sagemaker-cicd-artifacts/models/")
+            && message.contains("OutputDataConfig.S3OutputPath"),
+        "{message}"
+    );
+    assert_eq!(r.create.num_calls(), 0);
 }
 
 #[tokio::test]
@@ -310,10 +386,11 @@ async fn a_package_whose_success_is_refused_is_rejected_not_left_approved() {
             ("configuration/evaluation.json", GATE),
         ]),
     );
+    let (s3, _) = s3_promoting();
     let results = test_support::job::run_against(
         Results::refusing_success(),
         event("tuned-candidate"),
-        |job| evaluate::handle(job, &sagemaker, &store),
+        |job| evaluate::handle(job, &sagemaker, &s3, &store),
     )
     .await;
     let all = results.all();
@@ -673,6 +750,11 @@ async fn without_require_gate_a_job_with_no_metrics_is_still_registered_pending(
                     .training_input_mode(TrainingInputMode::File)
                     .build(),
             )
+            .model_artifacts(
+                ModelArtifacts::builder()
+                    .s3_model_artifacts(ARTIFACTS)
+                    .build(),
+            )
             .build()
     });
     let r = registry(true);
@@ -766,7 +848,7 @@ async fn with_a_gate_require_gate_false_changes_nothing() {
 
 #[test]
 fn require_gate_defaults_to_true_and_is_a_boolean() {
-    let base = r#""ExecutionId":"e","CommitId":"c","JobPrefix":"p","CandidateTrainingJobName":"j","ModelArtifactsUri":"s3://b/k""#;
+    let base = r#""ExecutionId":"e","CommitId":"c","JobPrefix":"p","ArtifactBucket":"b","CandidateTrainingJobName":"j""#;
     let parse = |extra: &str| {
         serde_json::from_str::<evaluate::settings::Settings>(&format!("{{{base}{extra}}}"))
     };
@@ -801,11 +883,6 @@ async fn a_metric_equal_to_its_threshold_meets_at_least() {
 #[tokio::test]
 async fn tune_variables_that_are_not_what_they_stand_for_are_refused() {
     for (key, value, needle) in [
-        (
-            "ModelArtifactsUri",
-            "https://example.com/model.tar.gz",
-            "not an s3:// URI",
-        ),
         (
             "CandidateTrainingJobName",
             "job\",\"ConfigPath\":\"x",

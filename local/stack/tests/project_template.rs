@@ -46,10 +46,28 @@ fn stack(extra: &[(&str, &str)]) -> Stack {
     resolve(extra).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The settings the stage's function reads: its PIPELINE_SETTINGS (the stack's) and the
+/// action's UserParameters (the run's), which share no key.
 fn user_parameters(stack: &Stack, stage: &str) -> Value {
     let action = &stack.pipeline.stage(stage).expect("stage").actions[0];
     let text = &action.configuration["UserParameters"];
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{stage}: {e}: {text}"))
+    let mut settings: Value =
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("{stage}: {e}: {text}"));
+    let function = stack
+        .functions
+        .values()
+        .find(|f| f.name == action.configuration["FunctionName"])
+        .expect("the action's function");
+    let stack_settings: Value =
+        serde_json::from_str(&function.environment["PIPELINE_SETTINGS"]).expect("JSON");
+    for (key, value) in stack_settings.as_object().expect("an object") {
+        let previous = settings
+            .as_object_mut()
+            .expect("an object")
+            .insert(key.clone(), value.clone());
+        assert_eq!(previous, None, "{stage}: {key} in both");
+    }
+    settings
 }
 
 #[test]

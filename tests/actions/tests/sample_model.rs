@@ -195,14 +195,14 @@ async fn the_sample_model_trains_tunes_and_is_registered() {
         "CandidateTrainingJobName",
         "ObjectiveMetricName",
         "ObjectiveMetricValue",
-        "ModelArtifactsUri",
         "TuningJobName",
     ] {
         evaluate_params[key] = Value::from(candidate[key].as_str());
     }
+    evaluate_params["ArtifactBucket"] = Value::from(BUCKET);
     set_user_parameters(&mut evaluate_event, &evaluate_params);
     let (verdict, summary) = test_support::job::run(evaluate_event, |job| {
-        evaluate::handle(job, &sagemaker, &store)
+        evaluate::handle(job, &sagemaker, &s3, &store)
     })
     .await
     .only_done();
@@ -212,6 +212,20 @@ async fn the_sample_model_trains_tunes_and_is_registered() {
         "{verdict:?}"
     );
     assert!(summary.contains("test:accuracy"), "{summary}");
+    // What is registered is the promoted copy, as S3 hashed it.
+    let promoted = verdict["ModelDataUrl"]
+        .strip_prefix(&format!("s3://{BUCKET}/"))
+        .expect("in the artifact bucket");
+    assert!(promoted.starts_with("promoted/"), "{verdict:?}");
+    let head = s3
+        .head_object()
+        .bucket(BUCKET)
+        .key(promoted)
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("the promoted model exists");
+    assert!(head.checksum_sha256().is_some(), "{head:?}");
 
     drop(local);
     let _ = std::fs::remove_dir_all(work);

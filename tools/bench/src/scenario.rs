@@ -127,7 +127,6 @@ impl Scenario {
                 let mut event = with_source(event(root, "evaluate/tuned-candidate.json")?);
                 let mut params = user_parameters(&event);
                 params["CandidateTrainingJobName"] = CANDIDATE_JOB.into();
-                params["ModelArtifactsUri"] = world.candidate_artifacts.clone().into();
                 set_user_parameters(&mut event, &params);
                 (event, Expect::Done, vec![])
             }

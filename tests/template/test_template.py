@@ -587,7 +587,12 @@ S3_WRITE_PREFIXES = {
 }
 # SageMaker actions allowed on "*" (they support no resource-level permissions; the star rule
 # checks that): the list of endpoint configs, read-only names (see DeployRole).
-SAGEMAKER_STAR = {"sagemaker:ListEndpointConfigs"}
+SAGEMAKER_STAR = {
+    "sagemaker:ListEndpointConfigs",
+    # Notify's sweep of a run's leftover jobs (see NotifyRole): names and statuses only.
+    "sagemaker:ListTrainingJobs",
+    "sagemaker:ListHyperParameterTuningJobs",
+}
 # A list request names no package (see EvaluateRole).
 SAGEMAKER_EXCEPTIONS = {
     (

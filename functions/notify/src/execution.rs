@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use aws_smithy_types::DateTime;
 
 use crate::event::State;
+use crate::sweep::Sweep;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Execution {
@@ -25,6 +26,8 @@ pub struct Execution {
     pub status_summary: Option<String>,
     /// Why the details above are incomplete (CodePipeline could not be read), if they are.
     pub unavailable: Option<String>,
+    /// The run's SageMaker jobs that were still running when it ended, and were stopped.
+    pub leftovers: Sweep,
 }
 
 /// The commit the execution built. Source action variables first, then the execution's artifact

@@ -15,6 +15,7 @@ use tracing::warn;
 
 use crate::event::PipelineEvent;
 use crate::execution::{ActionError, ActionRun, ActionStatus, Commit, Execution};
+use crate::sweep::Sweep;
 
 /// ListActionExecutions page size (the API's maximum).
 pub const PAGE_SIZE: i32 = 100;
@@ -137,6 +138,7 @@ pub fn assemble(
             .or_else(|| event.detail.stop_comments.clone())
             .filter(|s| !s.trim().is_empty()),
         unavailable,
+        leftovers: Sweep::default(),
     }
 }
 

@@ -4,10 +4,11 @@ use aws_smithy_types::DateTime;
 use serde::Serialize;
 use tracing::{Instrument, error, info, info_span, warn};
 
-use crate::event::{EventError, PipelineEvent};
+use crate::event::{EventError, PipelineEvent, State};
 use crate::marker::{self, Claim, Marker, MarkerError, Markers};
 use crate::publish::{PublishError, publish};
 use crate::settings::Settings;
+use crate::sweep::Sweeper;
 use crate::{gather, render};
 
 /// The clients and settings of the function, built once per process.
@@ -17,6 +18,8 @@ pub struct Notifier {
     pub sns: aws_sdk_sns::Client,
     pub markers: Markers,
     pub topic_arn: String,
+    /// Stops the jobs a run that did not succeed left running; `None`: not looked for.
+    pub sweeper: Option<Sweeper>,
 }
 
 impl Notifier {
@@ -36,6 +39,10 @@ impl Notifier {
             sns: aws_sdk_sns::Client::new(config),
             markers: Markers::new(s3, &settings.bucket),
             topic_arn: settings.topic_arn.clone(),
+            sweeper: Some(Sweeper {
+                sagemaker: aws_sdk_sagemaker::Client::new(config),
+                job_prefix: settings.job_prefix.clone(),
+            }),
         }
     }
 }
@@ -128,7 +135,12 @@ async fn notify(
         });
     }
 
-    let execution = gather::gather(&notifier.codepipeline, &event).await;
+    let mut execution = gather::gather(&notifier.codepipeline, &event).await;
+    if event.detail.state != State::Succeeded
+        && let Some(sweeper) = &notifier.sweeper
+    {
+        execution.leftovers = sweeper.sweep(&event.detail.execution_id).await;
+    }
     let notification = render::render(&execution);
 
     let key = marker::key(

@@ -14,6 +14,7 @@ pub mod marker;
 pub mod publish;
 pub mod render;
 pub mod settings;
+pub mod sweep;
 pub mod text;
 
 pub use handler::{Notifier, NotifyError, Report, handle};

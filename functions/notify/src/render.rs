@@ -295,6 +295,12 @@ fn body(x: &Execution) -> String {
         out.push_str(&deployment);
     }
 
+    let leftovers = leftovers(x);
+    if !leftovers.is_empty() {
+        out.push_str("\nJOBS LEFT RUNNING\n\n");
+        out.push_str(&leftovers);
+    }
+
     out.push_str("\nLINKS\n\n");
     let link_rows: Vec<(&str, Option<String>)> =
         links_of(x).into_iter().map(|(k, v)| (k, Some(v))).collect();
@@ -305,6 +311,28 @@ fn body(x: &Execution) -> String {
         text::one_line(&x.pipeline, 100)
     ));
     pipeline_core::limits::truncate(&out, BODY_MAX)
+}
+
+/// The run's SageMaker jobs that were still running when it ended: stopped, or why not.
+fn leftovers(x: &Execution) -> String {
+    let mut out = String::new();
+    for job in &x.leftovers.jobs {
+        let what = format!("{} {}", job.kind.label(), text::one_line(&job.name, 100));
+        match &job.stopped {
+            Ok(()) => out.push_str(&format!("  Stopped the {what}.\n")),
+            Err(e) => out.push_str(&format!(
+                "  Could not stop the {what}: {}. Stop it in the SageMaker console.\n",
+                text::one_line(e, 300)
+            )),
+        }
+    }
+    if let Some(problem) = &x.leftovers.problem {
+        out.push_str(&format!(
+            "  Could not look for jobs the run left running ({}): check the SageMaker console.\n",
+            text::one_line(problem, 300)
+        ));
+    }
+    out
 }
 
 /// The first line of a commit message, as `git log --oneline` shows it.
@@ -553,7 +581,7 @@ fn data(x: &Execution, subject: &str) -> Value {
     let time = |t: Option<&aws_smithy_types::DateTime>| {
         t.and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
     };
-    json!({
+    let mut data = json!({
         "subject": subject,
         "outcome": x.outcome.as_str(),
         "pipeline": cut(&x.pipeline, 200),
@@ -578,7 +606,28 @@ fn data(x: &Execution, subject: &str) -> Value {
         "links": links,
         "statusSummary": x.status_summary.as_deref().map(|s| cut(s, TEXT_MAX)),
         "detailsUnavailable": x.unavailable.as_deref().map(|s| cut(s, TEXT_MAX)),
-    })
+    });
+    // Only a run that left jobs running has the member.
+    if !x.leftovers.jobs.is_empty() || x.leftovers.problem.is_some() {
+        let jobs: Vec<Value> = x
+            .leftovers
+            .jobs
+            .iter()
+            .map(|j| {
+                json!({
+                    "kind": j.kind.label(),
+                    "name": cut(&j.name, 100),
+                    "stopped": j.stopped.is_ok(),
+                    "error": j.stopped.as_ref().err().map(|e| cut(e, 500)),
+                })
+            })
+            .collect();
+        data["leftoverJobs"] = json!({
+            "jobs": jobs,
+            "problem": x.leftovers.problem.as_deref().map(|p| cut(p, 500)),
+        });
+    }
+    data
 }
 
 /// "Pipeline execution" -> "pipelineExecution".

@@ -4,11 +4,14 @@
 pub const TOPIC_VAR: &str = "NOTIFICATION_TOPIC_ARN";
 /// The artifact bucket; the markers live under `notifications/` in it.
 pub const BUCKET_VAR: &str = "ARTIFACT_BUCKET";
+/// The stack name, with which the names of the jobs the pipeline starts begin.
+pub const JOB_PREFIX_VAR: &str = "JOB_PREFIX";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub topic_arn: String,
     pub bucket: String,
+    pub job_prefix: String,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -33,6 +36,7 @@ impl Settings {
         Ok(Settings {
             topic_arn: get(TOPIC_VAR)?,
             bucket: get(BUCKET_VAR)?,
+            job_prefix: get(JOB_PREFIX_VAR)?,
         })
     }
 }
@@ -42,7 +46,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_are_required() {
+    fn all_are_required() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
             move |name: &str| {
                 pairs
@@ -52,10 +56,15 @@ mod tests {
             }
         };
         assert_eq!(
-            Settings::from_lookup(env(&[(TOPIC_VAR, "arn:t"), (BUCKET_VAR, " b ")])),
+            Settings::from_lookup(env(&[
+                (TOPIC_VAR, "arn:t"),
+                (BUCKET_VAR, " b "),
+                (JOB_PREFIX_VAR, "stack")
+            ])),
             Ok(Settings {
                 topic_arn: "arn:t".into(),
-                bucket: "b".into()
+                bucket: "b".into(),
+                job_prefix: "stack".into(),
             })
         );
         let err =

@@ -457,3 +457,177 @@ async fn list_action_executions_is_read_page_by_page() {
         );
     }
 }
+
+mod leftovers {
+    use super::*;
+    use aws_sdk_sagemaker::operation::list_hyper_parameter_tuning_jobs::ListHyperParameterTuningJobsOutput;
+    use aws_sdk_sagemaker::operation::list_tags::ListTagsOutput;
+    use aws_sdk_sagemaker::operation::list_training_jobs::ListTrainingJobsOutput;
+    use aws_sdk_sagemaker::operation::stop_hyper_parameter_tuning_job::StopHyperParameterTuningJobOutput;
+    use aws_sdk_sagemaker::operation::stop_training_job::StopTrainingJobOutput;
+    use aws_sdk_sagemaker::types::{
+        HyperParameterTuningJobStatus, HyperParameterTuningJobStrategyType,
+        HyperParameterTuningJobSummary, ObjectiveStatusCounters, Tag, TrainingJobStatus,
+        TrainingJobStatusCounters, TrainingJobSummary,
+    };
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+    use aws_smithy_types::DateTime;
+    use notify::sweep::Sweeper;
+
+    const TUNING: &str = "sagemaker-cicd-9f2c1e4-5d41402a";
+    const ITS_TRAINING: &str = "sagemaker-cicd-9f2c1e4-5d41402a-003-0f1e2d3c";
+    const OTHER_RUNS: &str = "sagemaker-cicd-churn-1a2b3c4-77777777";
+    const ARN: &str = "arn:aws:sagemaker:eu-west-1:123456789012:";
+
+    /// SageMaker with one tuning job of `execution` running (and one of its training jobs), and
+    /// a training job of another run.
+    fn sagemaker(
+        execution: &'static str,
+        stop_fails: bool,
+    ) -> (Vec<Rule>, aws_sdk_sagemaker::Client) {
+        let tunings = mock!(aws_sdk_sagemaker::Client::list_hyper_parameter_tuning_jobs)
+            .match_requests(|r| {
+                r.status_equals() == Some(&HyperParameterTuningJobStatus::InProgress)
+                    && r.name_contains() == Some("sagemaker-cicd")
+            })
+            .then_output(|| {
+                ListHyperParameterTuningJobsOutput::builder()
+                    .hyper_parameter_tuning_job_summaries(
+                        HyperParameterTuningJobSummary::builder()
+                            .hyper_parameter_tuning_job_name(TUNING)
+                            .hyper_parameter_tuning_job_arn(format!(
+                                "{ARN}hyper-parameter-tuning-job/{TUNING}"
+                            ))
+                            .hyper_parameter_tuning_job_status(
+                                HyperParameterTuningJobStatus::InProgress,
+                            )
+                            .strategy(HyperParameterTuningJobStrategyType::Bayesian)
+                            .creation_time(DateTime::from_secs(0))
+                            .training_job_status_counters(
+                                TrainingJobStatusCounters::builder().build(),
+                            )
+                            .objective_status_counters(ObjectiveStatusCounters::builder().build())
+                            .build(),
+                    )
+                    .build()
+            });
+        let trainings = mock!(aws_sdk_sagemaker::Client::list_training_jobs)
+            .match_requests(|r| r.status_equals() == Some(&TrainingJobStatus::InProgress))
+            .then_output(|| {
+                let job = |name: &str| {
+                    TrainingJobSummary::builder()
+                        .training_job_name(name)
+                        .training_job_arn(format!("{ARN}training-job/{name}"))
+                        .training_job_status(TrainingJobStatus::InProgress)
+                        .creation_time(DateTime::from_secs(0))
+                        .build()
+                };
+                ListTrainingJobsOutput::builder()
+                    .training_job_summaries(job(ITS_TRAINING))
+                    .training_job_summaries(job(OTHER_RUNS))
+                    .build()
+            });
+        let tags = mock!(aws_sdk_sagemaker::Client::list_tags).then_compute_response(move |r| {
+            let id = if r.resource_arn().is_some_and(|a| a.ends_with(OTHER_RUNS)) {
+                "another-execution"
+            } else {
+                execution
+            };
+            aws_smithy_mocks::MockResponse::Output(
+                ListTagsOutput::builder()
+                    .tags(
+                        Tag::builder()
+                            .key("pipeline:commit")
+                            .value("9f2c1e4")
+                            .build(),
+                    )
+                    .tags(
+                        Tag::builder()
+                            .key("pipeline:execution-id")
+                            .value(id)
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+        let stop_tuning = if stop_fails {
+            mock!(aws_sdk_sagemaker::Client::stop_hyper_parameter_tuning_job).then_error(|| {
+                aws_sdk_sagemaker::operation::stop_hyper_parameter_tuning_job::StopHyperParameterTuningJobError::generic(
+                    aws_sdk_sagemaker::error::ErrorMetadata::builder().code("AccessDeniedException").message("not allowed").build(),
+                )
+            })
+        } else {
+            mock!(aws_sdk_sagemaker::Client::stop_hyper_parameter_tuning_job)
+                .match_requests(|r| r.hyper_parameter_tuning_job_name() == Some(TUNING))
+                .then_output(|| StopHyperParameterTuningJobOutput::builder().build())
+        };
+        let stop_training = mock!(aws_sdk_sagemaker::Client::stop_training_job)
+            .then_output(|| StopTrainingJobOutput::builder().build());
+        let rules = vec![tunings, trainings, tags, stop_tuning, stop_training];
+        let client = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, &rules);
+        (rules, client)
+    }
+
+    fn sweeping(name: &str, stop_fails: bool) -> (World, Vec<Rule>) {
+        let mut world = World::of(name);
+        let execution = event(name)["detail"]["execution-id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (rules, client) = sagemaker(Box::leak(execution.into_boxed_str()), stop_fails);
+        world.notifier.sweeper = Some(Sweeper {
+            sagemaker: client,
+            job_prefix: "sagemaker-cicd".into(),
+        });
+        (world, rules)
+    }
+
+    #[tokio::test]
+    async fn a_run_that_did_not_succeed_stops_the_jobs_it_left_running_and_says_which() {
+        for name in ["failed", "stopped", "superseded"] {
+            let (world, rules) = sweeping(name, false);
+            run(&world, name).await.unwrap();
+            let body = variant(&world.sns.only(), "email");
+            assert!(
+                body.contains(&format!(
+                    "JOBS LEFT RUNNING\n\n  Stopped the tuning job {TUNING}.\n"
+                )),
+                "{name}: {body}"
+            );
+            // Its own training job goes with the tuning job; another run's is not touched.
+            assert!(
+                !body.contains(ITS_TRAINING) && !body.contains(OTHER_RUNS),
+                "{body}"
+            );
+            let [_, _, _, stop_tuning, stop_training] = &rules[..] else {
+                unreachable!()
+            };
+            assert_eq!(
+                (stop_tuning.num_calls(), stop_training.num_calls()),
+                (1, 0),
+                "{name}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_that_cannot_be_stopped_is_named_with_the_reason() {
+        let (world, _rules) = sweeping("failed", true);
+        run(&world, "failed").await.unwrap();
+        let body = variant(&world.sns.only(), "email");
+        assert!(
+            body.contains(&format!("Could not stop the tuning job {TUNING}: "))
+                && body.contains("not allowed")
+                && body.contains("Stop it in the SageMaker console"),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_run_that_succeeded_looks_for_nothing() {
+        let (world, rules) = sweeping("succeeded", false);
+        run(&world, "succeeded").await.unwrap();
+        assert!(rules.iter().all(|r| r.num_calls() == 0));
+        assert!(!variant(&world.sns.only(), "email").contains("JOBS LEFT RUNNING"));
+    }
+}

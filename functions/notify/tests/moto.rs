@@ -45,6 +45,7 @@ async fn the_failed_event_against_moto_sends_one_readable_email() {
         sns,
         markers: Markers::new(s3.clone(), BUCKET),
         topic_arn: topic.clone(),
+        sweeper: None,
     };
     let report = handle(&notifier, event("failed"), now_after("failed"))
         .await

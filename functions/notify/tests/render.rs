@@ -274,6 +274,7 @@ fn bare(outcome: State) -> Execution {
         outputs: Default::default(),
         status_summary: None,
         unavailable: None,
+        leftovers: Default::default(),
     }
 }
 

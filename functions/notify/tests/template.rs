@@ -5,7 +5,7 @@ mod support;
 
 use notify::event::State;
 use notify::marker::{LEASE, PREFIX};
-use notify::settings::{BUCKET_VAR, TOPIC_VAR};
+use notify::settings::{BUCKET_VAR, JOB_PREFIX_VAR, TOPIC_VAR};
 use support::repo_root;
 
 /// The lines of a top-level resource, from its name to the next resource.
@@ -55,6 +55,7 @@ fn the_function_gets_the_settings_the_code_reads() {
     let function = resource("NotifyFunction");
     assert!(function.contains(&format!("{TOPIC_VAR}: !Ref NotificationTopic")));
     assert!(function.contains(&format!("{BUCKET_VAR}: !Ref ArtifactBucket")));
+    assert!(function.contains(&format!("{JOB_PREFIX_VAR}: !Ref AWS::StackName")));
     assert_eq!(value_of(&function, "Binary"), "notify");
     assert_eq!(value_of(&function, "Runtime"), "provided.al2023");
     assert!(function.contains("Destination: !GetAtt NotifyFailureQueue.Arn"));

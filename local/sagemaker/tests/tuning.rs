@@ -307,6 +307,27 @@ async fn stopping_a_tuning_job_stops_its_training_jobs() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Listed as running (what Notify's sweep looks for), by status and name.
+    let running = |status: HyperParameterTuningJobStatus| {
+        let client = h.client.clone();
+        async move {
+            client
+                .list_hyper_parameter_tuning_jobs()
+                .status_equals(status)
+                .name_contains("TO-STOP")
+                .send()
+                .await
+                .unwrap()
+                .hyper_parameter_tuning_job_summaries()
+                .iter()
+                .map(|t| t.hyper_parameter_tuning_job_name().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        running(HyperParameterTuningJobStatus::InProgress).await,
+        ["to-stop"]
+    );
     h.client
         .stop_hyper_parameter_tuning_job()
         .hyper_parameter_tuning_job_name("to-stop")
@@ -314,6 +335,15 @@ async fn stopping_a_tuning_job_stops_its_training_jobs() {
         .await
         .unwrap();
     let tuning = h.wait_for_tuning("to-stop", LIMIT).await;
+    assert!(
+        running(HyperParameterTuningJobStatus::InProgress)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        running(HyperParameterTuningJobStatus::Stopped).await,
+        ["to-stop"]
+    );
     assert_eq!(
         tuning.hyper_parameter_tuning_job_status(),
         Some(&HyperParameterTuningJobStatus::Stopped)

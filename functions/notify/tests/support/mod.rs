@@ -595,6 +595,7 @@ impl World {
             sns: sns.client(),
             markers: Markers::new(s3.client(), BUCKET).with_retry_delays(vec![Duration::ZERO; 3]),
             topic_arn: TOPIC.to_owned(),
+            sweeper: None,
         };
         World { s3, sns, notifier }
     }
@@ -612,6 +613,7 @@ impl World {
             markers: Markers::new(self.s3.client(), BUCKET)
                 .with_retry_delays(vec![Duration::ZERO; 3]),
             topic_arn: TOPIC.to_owned(),
+            sweeper: None,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! CreateHyperParameterTuningJob, DescribeHyperParameterTuningJob,
-//! StopHyperParameterTuningJob, ListTrainingJobsForHyperParameterTuningJob.
+//! StopHyperParameterTuningJob, ListTrainingJobsForHyperParameterTuningJob,
+//! ListHyperParameterTuningJobs.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -78,16 +79,14 @@ fn jobs_of<'a>(store: &'a crate::state::Store, tuning: &TuningJob) -> Vec<&'a Tr
         .collect()
 }
 
-pub fn describe(service: &Service, body: &[u8]) -> Result<Response, ApiError> {
-    let request: ByName = protocol::parse(body)?;
-    let store = service.store();
-    let name = &request.hyper_parameter_tuning_job_name;
-    let tuning = store.tuning_job(name).ok_or_else(|| not_found(name))?;
-    let jobs = jobs_of(&store, tuning);
-
+/// What a tuning job's training jobs came to: by status, and by objective.
+fn counters(
+    jobs: &[&TrainingJob],
+    tuning: &TuningJob,
+) -> (TrainingJobStatusCounters, ObjectiveStatusCounters) {
     let mut status_counters = TrainingJobStatusCounters::default();
     let mut objective_counters = ObjectiveStatusCounters::default();
-    for job in &jobs {
+    for job in jobs {
         match job.status {
             TrainingStatus::Completed => status_counters.completed += 1,
             TrainingStatus::InProgress | TrainingStatus::Stopping => {
@@ -102,6 +101,16 @@ pub fn describe(service: &Service, body: &[u8]) -> Result<Response, ApiError> {
             ObjectiveStatus::Failed => objective_counters.failed += 1,
         }
     }
+    (status_counters, objective_counters)
+}
+
+pub fn describe(service: &Service, body: &[u8]) -> Result<Response, ApiError> {
+    let request: ByName = protocol::parse(body)?;
+    let store = service.store();
+    let name = &request.hyper_parameter_tuning_job_name;
+    let tuning = store.tuning_job(name).ok_or_else(|| not_found(name))?;
+    let jobs = jobs_of(&store, tuning);
+    let (status_counters, objective_counters) = counters(&jobs, tuning);
     let best = tuning::best(jobs.iter().copied(), &tuning.objective)
         .and_then(|job| HyperParameterTrainingJobSummary::of(job, &tuning.objective));
     let runtime = tuning
@@ -209,6 +218,93 @@ pub fn list_training_jobs(service: &Service, body: &[u8]) -> Result<Response, Ap
         .filter_map(|job| HyperParameterTrainingJobSummary::of(job, objective))
         .collect();
     let mut answer = json!({ "TrainingJobSummaries": summaries });
+    if let Some(token) = next_token {
+        answer["NextToken"] = json!(token);
+    }
+    Ok(json_response(&answer))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct ListTuningJobs {
+    next_token: Option<String>,
+    max_results: Option<i32>,
+    sort_by: Option<String>,
+    sort_order: Option<String>,
+    name_contains: Option<String>,
+    creation_time_after: Option<Timestamp>,
+    creation_time_before: Option<Timestamp>,
+    last_modified_time_after: Option<Timestamp>,
+    last_modified_time_before: Option<Timestamp>,
+    status_equals: Option<String>,
+}
+
+/// ListHyperParameterTuningJobs: what the Notify function sweeps (the InProgress jobs of a
+/// stack) and what `aws sagemaker list-hyper-parameter-tuning-jobs` shows.
+pub fn list(service: &Service, body: &[u8]) -> Result<Response, ApiError> {
+    let request: ListTuningJobs = protocol::parse(body)?;
+    let descending = descending(request.sort_order.as_deref())?;
+    let store = service.store();
+    let mut tunings: Vec<&TuningJob> = store
+        .tuning
+        .values()
+        .filter(|t| {
+            request.name_contains.as_deref().is_none_or(|part| {
+                t.name
+                    .to_ascii_lowercase()
+                    .contains(&part.to_ascii_lowercase())
+            }) && request
+                .status_equals
+                .as_deref()
+                .is_none_or(|s| s == t.status.as_str())
+                && request
+                    .creation_time_after
+                    .is_none_or(|at| t.creation_time > at)
+                && request
+                    .creation_time_before
+                    .is_none_or(|at| t.creation_time < at)
+                && request
+                    .last_modified_time_after
+                    .is_none_or(|at| t.last_modified_time > at)
+                && request
+                    .last_modified_time_before
+                    .is_none_or(|at| t.last_modified_time < at)
+        })
+        .collect();
+    match request.sort_by.as_deref().unwrap_or("CreationTime") {
+        "CreationTime" => tunings.sort_by_key(|t| (t.creation_time, t.name.clone())),
+        "Name" => tunings.sort_by(|a, b| a.name.cmp(&b.name)),
+        "Status" => tunings.sort_by_key(|t| (t.status.as_str(), t.creation_time)),
+        other => {
+            return Err(ApiError::validation(format!(
+                "SortBy `{other}` is not Name, CreationTime or Status"
+            )));
+        }
+    }
+    if descending {
+        tunings.reverse();
+    }
+    let (tunings, next_token) = page(tunings, request.next_token.as_deref(), request.max_results)?;
+    let summaries: Vec<serde_json::Value> = tunings
+        .into_iter()
+        .map(|t| {
+            let (status_counters, objective_counters) = counters(&jobs_of(&store, t), t);
+            let config = &t.request.hyper_parameter_tuning_job_config;
+            json!({
+                "HyperParameterTuningJobName": t.name,
+                "HyperParameterTuningJobArn": t.arn,
+                "HyperParameterTuningJobStatus": t.status.as_str(),
+                "Strategy": config.strategy,
+                "CreationTime": t.creation_time,
+                "HyperParameterTuningEndTime": t.end_time,
+                "LastModifiedTime": t.last_modified_time,
+                "TrainingJobStatusCounters": status_counters,
+                "ObjectiveStatusCounters": objective_counters,
+                "ResourceLimits": config.resource_limits,
+            })
+        })
+        .collect();
+    let mut answer = json!({ "HyperParameterTuningJobSummaries": summaries });
     if let Some(token) = next_token {
         answer["NextToken"] = json!(token);
     }

@@ -1,7 +1,7 @@
 //! The CodePipeline API the functions call, served on loopback (awsJson1_1, as the AWS SDKs
 //! speak it): PutJobSuccessResult and PutJobFailureResult (with CodePipeline's checks: an unknown
-//! job, a second result for one job, the documented limits), GetPipelineExecution and
-//! ListActionExecutions (paged).
+//! job, a second result for one job, the documented limits), GetPipelineExecution,
+//! ListActionExecutions (paged) and StopPipelineExecution (with its documented errors).
 
 use std::collections::BTreeMap;
 use std::io;
@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::store::{ActionExecution, Execution, JobResult, Store};
+use crate::store::{ActionExecution, Execution, ExecutionStatus, JobResult, StopRequest, Store};
 
 const TARGET_PREFIX: &str = "CodePipeline_20150709.";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
@@ -107,12 +107,13 @@ async fn handle(State(store): State<SharedStore>, headers: HeaderMap, body: Byte
                 Some("PutJobFailureResult") => put_job_failure(&mut store, &request),
                 Some("GetPipelineExecution") => get_pipeline_execution(&store, &request),
                 Some("ListActionExecutions") => list_action_executions(&store, &request),
+                Some("StopPipelineExecution") => stop_pipeline_execution(&mut store, &request),
                 _ => Err(err(
                     "UnknownOperationException",
                     format!(
                         "the local CodePipeline does not serve `{target}` (it serves \
-                         PutJobSuccessResult, PutJobFailureResult, GetPipelineExecution and \
-                         ListActionExecutions)"
+                         PutJobSuccessResult, PutJobFailureResult, GetPipelineExecution, \
+                         ListActionExecutions and StopPipelineExecution)"
                     ),
                 )),
             }
@@ -153,6 +154,15 @@ fn pending_job<'a>(
             format!("The job {id} was not found."),
         )
     })?;
+    if job.abandoned {
+        return Err(err(
+            "InvalidJobStateException",
+            format!(
+                "The job {id} is no longer in progress: its action was abandoned when the \
+                 pipeline execution was stopped."
+            ),
+        ));
+    }
     if job.result.is_some() {
         job.refused += 1;
         return Err(err(
@@ -278,6 +288,108 @@ fn execution<'a>(store: &'a Store, request: &Value) -> Result<&'a Execution, Api
                 format!("The execution {id} of pipeline {pipeline} was not found."),
             )
         })
+}
+
+/// StopPipelineExecution's request, checked against its documented constraints.
+fn stop_request(request: &Value) -> Result<(String, String, StopRequest), ApiError> {
+    let pipeline = str_field(request, "pipelineName")?;
+    let valid_name = pipeline.chars().count() <= 100
+        && pipeline
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '@' | '-' | '_'));
+    if !valid_name {
+        return Err(err(
+            "ValidationException",
+            "`pipelineName` must be 1 to 100 characters of [A-Za-z0-9.@\\-_]",
+        ));
+    }
+    let id = str_field(request, "pipelineExecutionId")?;
+    if !is_execution_id(id) {
+        return Err(err(
+            "ValidationException",
+            format!("`pipelineExecutionId` {id:?} is not an execution id (a lowercase UUID)"),
+        ));
+    }
+    let abandon = match &request["abandon"] {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        _ => return Err(err("ValidationException", "`abandon` must be a boolean")),
+    };
+    let reason = match &request["reason"] {
+        Value::Null => None,
+        Value::String(r) if r.chars().count() <= 200 => Some(r.clone()),
+        _ => {
+            return Err(err(
+                "ValidationException",
+                "`reason` must be a string of at most 200 characters",
+            ));
+        }
+    };
+    let stop = StopRequest { abandon, reason };
+    Ok((pipeline.to_owned(), id.to_owned(), stop))
+}
+
+/// `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`, the documented pattern.
+fn is_execution_id(id: &str) -> bool {
+    let groups: Vec<&str> = id.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')))
+}
+
+/// The errors are the ones the API reference lists for StopPipelineExecution: it has no
+/// PipelineExecutionNotFoundException, so an unknown execution is not stoppable. A second
+/// stop-and-wait, or any stop after an abandon, is a DuplicatedStopRequestException; an abandon
+/// after a stop-and-wait is accepted.
+fn stop_pipeline_execution(store: &mut Store, request: &Value) -> Result<Value, ApiError> {
+    let (pipeline, id, stop) = stop_request(request)?;
+    if !store.executions.values().any(|e| e.pipeline == pipeline) {
+        return Err(err(
+            "PipelineNotFoundException",
+            format!("The pipeline {pipeline} was not found."),
+        ));
+    }
+    let previous = store.stop_request(&id);
+    let Some(execution) = store
+        .executions
+        .get_mut(&id)
+        .filter(|e| e.pipeline == pipeline)
+    else {
+        return Err(err(
+            "PipelineExecutionNotStoppableException",
+            format!("The execution {id} of pipeline {pipeline} was not found."),
+        ));
+    };
+    match (execution.status, previous) {
+        (ExecutionStatus::InProgress, _) => {}
+        (ExecutionStatus::Stopping, Some(previous)) if stop.abandon && !previous.abandon => {}
+        (ExecutionStatus::Stopping, _) => {
+            return Err(err(
+                "DuplicatedStopRequestException",
+                format!(
+                    "The execution {id} is already Stopping; only a stop-and-wait can be \
+                     followed by an abandon."
+                ),
+            ));
+        }
+        (status, _) => {
+            return Err(err(
+                "PipelineExecutionNotStoppableException",
+                format!(
+                    "The execution {id} is {} and can no longer be stopped.",
+                    status.as_str()
+                ),
+            ));
+        }
+    }
+    execution.status = ExecutionStatus::Stopping;
+    execution.updated = SystemTime::now();
+    if stop.reason.is_some() {
+        execution.status_summary = stop.reason.clone();
+    }
+    store.request_stop(&id, stop);
+    Ok(json!({ "pipelineExecutionId": id }))
 }
 
 fn epoch(t: SystemTime) -> f64 {

@@ -15,6 +15,10 @@
 //! - **Manual approval**: granted at once.
 //! - At the end, EventBridge's state-change event goes to each function whose rule matches it;
 //!   that function reads the execution back (GetPipelineExecution, ListActionExecutions).
+//! - StopPipelineExecution (on [`Services::codepipeline_endpoint`]): the execution is Stopping;
+//!   no further action starts; with `abandon`, the in-progress action is Abandoned at once (its
+//!   job takes no result any more), else it runs to its end; then the execution is Stopped and
+//!   the STOPPED event goes out.
 //!
 //! `#{Namespace.Variable}` references are resolved before each action, as CodePipeline does. The
 //! functions run unchanged: only the standard `AWS_ENDPOINT_URL_<SERVICE>` variables differ.
@@ -28,6 +32,7 @@ mod events;
 mod run;
 mod services;
 mod source;
+mod stop;
 mod store;
 mod variables;
 
@@ -41,6 +46,6 @@ pub use services::{ACCOUNT_ID, Services, ServicesError, ServicesSettings, s3_cli
 pub use source::{Snapshot, SourceError, repository_name, snapshot};
 pub use store::{
     ActionError, ActionExecution, ActionStatus, ArtifactLocation, Execution, ExecutionStatus, Job,
-    JobResult, Revision, Store,
+    JobResult, Revision, StopRequest, Store,
 };
 pub use variables::{VariableError, Variables};

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use lambda_host::{FunctionSpec, LambdaHost};
@@ -20,6 +21,7 @@ use crate::api::lock;
 use crate::events::{self, ArtifactCredentials, JobEvent, StateChange};
 use crate::services::{ACCOUNT_ID, Services};
 use crate::source::{self, Snapshot};
+use crate::stop::StopSignal;
 use crate::store::{
     ActionError, ActionExecution, ActionStatus, ArtifactLocation, Execution, ExecutionStatus, Job,
     JobResult, Revision,
@@ -173,8 +175,6 @@ pub(crate) struct Outcome {
     variables: BTreeMap<String, String>,
     summary: Option<String>,
     external_id: Option<String>,
-    invocations: u32,
-    refused_results: u32,
 }
 
 impl Outcome {
@@ -185,8 +185,13 @@ impl Outcome {
             variables,
             summary,
             external_id: None,
-            invocations: 0,
-            refused_results: 0,
+        }
+    }
+
+    pub(crate) fn abandoned() -> Self {
+        Outcome {
+            status: ActionStatus::Abandoned,
+            ..Outcome::succeeded(BTreeMap::new(), None)
         }
     }
 
@@ -200,8 +205,6 @@ impl Outcome {
             variables: BTreeMap::new(),
             summary: None,
             external_id: None,
-            invocations: 0,
-            refused_results: 0,
         }
     }
 }
@@ -214,6 +217,9 @@ pub(crate) struct Running<'r> {
     pub(crate) configuration: BTreeMap<String, String>,
     pub(crate) inputs: Vec<ArtifactLocation>,
     pub(crate) progress: &'r UnboundedSender<Progress>,
+    /// Counted as they happen, so that an abandoned action still reports them.
+    pub(crate) invocations: AtomicU32,
+    pub(crate) refused_results: AtomicU32,
 }
 
 impl Running<'_> {
@@ -248,25 +254,22 @@ impl<'a> LocalPipeline<'a> {
         let execution_id = uuid::Uuid::new_v4().to_string();
         let started = SystemTime::now();
         let clock = Instant::now();
-        lock(&self.services.store).executions.insert(
-            execution_id.clone(),
-            Execution {
-                id: execution_id.clone(),
-                pipeline: pipeline.name.clone(),
-                region: stack.region.clone(),
-                status: ExecutionStatus::InProgress,
-                status_summary: None,
-                started,
-                updated: started,
-                revision: Revision {
-                    artifact: String::new(),
-                    revision_id: snapshot.commit_id.clone(),
-                    message: snapshot.commit_message.clone(),
-                    created: Some(snapshot.author_date),
-                },
-                actions: Vec::new(),
+        let stop = self.register(Execution {
+            id: execution_id.clone(),
+            pipeline: pipeline.name.clone(),
+            region: stack.region.clone(),
+            status: ExecutionStatus::InProgress,
+            status_summary: None,
+            started,
+            updated: started,
+            revision: Revision {
+                artifact: String::new(),
+                revision_id: snapshot.commit_id.clone(),
+                message: snapshot.commit_message.clone(),
+                created: Some(snapshot.author_date),
             },
-        );
+            actions: Vec::new(),
+        });
         let _ = progress.send(Progress::Started {
             pipeline: pipeline.name.clone(),
             execution_id: execution_id.clone(),
@@ -291,6 +294,9 @@ impl<'a> LocalPipeline<'a> {
             let mut actions: Vec<&Action> = stage.actions.iter().collect();
             actions.sort_by_key(|a| a.run_order);
             for action in actions {
+                if stop.requested() {
+                    break 'stages;
+                }
                 let report = self
                     .run_action(
                         &execution_id,
@@ -300,6 +306,7 @@ impl<'a> LocalPipeline<'a> {
                         &mut variables,
                         &mut artifacts,
                         progress,
+                        &stop,
                     )
                     .await;
                 let failed = report.status != ActionStatus::Succeeded.as_str();
@@ -312,13 +319,7 @@ impl<'a> LocalPipeline<'a> {
         }
 
         let ended = SystemTime::now();
-        {
-            let mut store = lock(&self.services.store);
-            if let Some(e) = store.executions.get_mut(&execution_id) {
-                e.status = status;
-                e.updated = ended;
-            }
-        }
+        let status = self.finish(&execution_id, status, ended);
         let _ = progress.send(Progress::Finished {
             status: status.as_str().to_owned(),
         });
@@ -334,6 +335,40 @@ impl<'a> LocalPipeline<'a> {
             actions: reports,
             notifications,
         })
+    }
+
+    /// Records the new execution with its stop channel, under one lock: a stop request can
+    /// find the execution only once the run listens.
+    fn register(&self, execution: Execution) -> StopSignal {
+        let mut store = lock(&self.services.store);
+        let stop = StopSignal::listen(&mut store, &execution.id);
+        store.executions.insert(execution.id.clone(), execution);
+        stop
+    }
+
+    /// Writes the execution's final status: Stopped when a stop was requested. Under the store's
+    /// lock, so a stop request either lands before it or finds the execution no longer stoppable.
+    fn finish(
+        &self,
+        execution_id: &str,
+        status: ExecutionStatus,
+        ended: SystemTime,
+    ) -> ExecutionStatus {
+        let mut store = lock(&self.services.store);
+        let stopped = store
+            .stops
+            .remove(execution_id)
+            .is_some_and(|s| s.borrow().is_some());
+        let status = if stopped {
+            ExecutionStatus::Stopped
+        } else {
+            status
+        };
+        if let Some(e) = store.executions.get_mut(execution_id) {
+            e.status = status;
+            e.updated = ended;
+        }
+        status
     }
 
     /// The artifact bucket, the SNS topics the functions publish to (resources of the stack
@@ -416,6 +451,7 @@ impl<'a> LocalPipeline<'a> {
         variables: &mut Variables,
         artifacts: &mut BTreeMap<String, ArtifactLocation>,
         progress: &UnboundedSender<Progress>,
+        stop: &StopSignal,
     ) -> ActionReport {
         let started = SystemTime::now();
         let clock = Instant::now();
@@ -463,8 +499,8 @@ impl<'a> LocalPipeline<'a> {
         };
         self.with_execution(execution_id, |e| e.actions.push(record));
 
-        let outcome = match resolved {
-            Err(e) => Outcome::failed("ConfigurationError", e.to_string()),
+        let (outcome, invocations, refused_results) = match resolved {
+            Err(e) => (Outcome::failed("ConfigurationError", e.to_string()), 0, 0),
             Ok(configuration) => {
                 let running = Running {
                     execution_id,
@@ -473,24 +509,18 @@ impl<'a> LocalPipeline<'a> {
                     configuration,
                     inputs,
                     progress,
+                    invocations: AtomicU32::new(0),
+                    refused_results: AtomicU32::new(0),
                 };
-                match (action.category.as_str(), action.provider.as_str()) {
-                    ("Source", _) => self.source(&running, snapshot, &outputs).await,
-                    ("Build", "CodeBuild") => self.build(&running, snapshot).await,
-                    ("Invoke", "Lambda") => self.invoke(&running, &action_id).await,
-                    ("Approval", "Manual") => Outcome::succeeded(
-                        BTreeMap::new(),
-                        Some("Approved automatically by the local run.".to_owned()),
-                    ),
-                    (category, provider) => Outcome::failed(
-                        "ConfigurationError",
-                        format!(
-                            "the local run cannot run {category} actions of provider \
-                             {provider} (it runs Source, CodeBuild, Lambda invoke and manual \
-                             approval actions)"
-                        ),
-                    ),
-                }
+                // The abandon first: an action that is ready again (its delay over) must not
+                // start another invocation once it is abandoned.
+                let outcome = tokio::select! {
+                    biased;
+                    () = stop.abandoned() => self.abandon(execution_id),
+                    outcome = self.perform(&running, snapshot, &outputs, &action_id) => outcome,
+                };
+                let invocations = running.invocations.into_inner();
+                (outcome, invocations, running.refused_results.into_inner())
             }
         };
         if outcome.status == ActionStatus::Succeeded {
@@ -528,13 +558,47 @@ impl<'a> LocalPipeline<'a> {
             action: action.name.clone(),
             status: outcome.status.as_str().to_owned(),
             seconds: clock.elapsed().as_secs_f64(),
-            invocations: outcome.invocations,
-            refused_results: outcome.refused_results,
+            invocations,
+            refused_results,
             summary,
             error: outcome.error.as_ref().map(|e| e.message.clone()),
             error_code: outcome.error.as_ref().map(|e| e.code.clone()),
             variables: outcome.variables,
         }
+    }
+
+    /// Runs the action by its category and provider.
+    async fn perform(
+        &self,
+        running: &Running<'_>,
+        snapshot: &Snapshot,
+        outputs: &[ArtifactLocation],
+        action_id: &str,
+    ) -> Outcome {
+        let action = running.action;
+        match (action.category.as_str(), action.provider.as_str()) {
+            ("Source", _) => self.source(running, snapshot, outputs).await,
+            ("Build", "CodeBuild") => self.build(running, snapshot).await,
+            ("Invoke", "Lambda") => self.invoke(running, action_id).await,
+            ("Approval", "Manual") => Outcome::succeeded(
+                BTreeMap::new(),
+                Some("Approved automatically by the local run.".to_owned()),
+            ),
+            (category, provider) => Outcome::failed(
+                "ConfigurationError",
+                format!(
+                    "the local run cannot run {category} actions of provider {provider} (it \
+                     runs Source, CodeBuild, Lambda invoke and manual approval actions)"
+                ),
+            ),
+        }
+    }
+
+    /// The in-progress action, abandoned: its jobs take no result any more (the invocation
+    /// itself runs on, as a Lambda invocation cannot be stopped; a build is killed).
+    fn abandon(&self, execution_id: &str) -> Outcome {
+        lock(&self.services.store).abandon_jobs(execution_id);
+        Outcome::abandoned()
     }
 
     /// `<first 20 characters of the pipeline>/<first 20 of the artifact>/<random>`, as
@@ -657,7 +721,6 @@ impl<'a> LocalPipeline<'a> {
             .duplicate_deliveries
             .contains(&run.action.name);
         let mut token: Option<String> = None;
-        let (mut invocations, mut refused_results) = (0, 0);
         loop {
             let job_id = uuid::Uuid::new_v4().to_string();
             lock(&self.services.store).jobs.insert(
@@ -678,25 +741,19 @@ impl<'a> LocalPipeline<'a> {
                 continuation_token: token.as_deref(),
             }
             .to_json();
-            let deliveries = if duplicate && invocations == 0 { 2 } else { 1 };
+            let first = run.invocations.load(Ordering::Relaxed) == 0;
+            let deliveries = if duplicate && first { 2 } else { 1 };
             let mut problem = None;
             for _ in 0..deliveries {
-                match host.invoke(event.clone()).await {
-                    Ok(invocation) => {
-                        if let Err(e) = invocation.response {
-                            problem = Some(format!("the invocation failed: {e}"));
-                        }
-                    }
-                    Err(e) => problem = Some(e.to_string()),
-                }
+                problem = deliver(&host, &event).await.or(problem);
             }
-            invocations += 1;
+            run.invocations.fetch_add(1, Ordering::Relaxed);
             let (result, refused) = lock(&self.services.store)
                 .jobs
                 .get(&job_id)
                 .map_or((None, 0), |j| (j.result.clone(), j.refused));
-            refused_results += refused;
-            let mut outcome = match result {
+            run.refused_results.fetch_add(refused, Ordering::Relaxed);
+            let outcome = match result {
                 None => Outcome::failed(
                     "JobFailed",
                     format!(
@@ -761,8 +818,6 @@ impl<'a> LocalPipeline<'a> {
                     ..Outcome::succeeded(output_variables, summary)
                 },
             };
-            outcome.invocations = invocations;
-            outcome.refused_results = refused_results;
             return outcome;
         }
     }
@@ -865,5 +920,20 @@ impl<'a> LocalPipeline<'a> {
 
     pub(crate) fn s3(&self) -> &aws_sdk_s3::Client {
         &self.s3
+    }
+}
+
+/// One delivery of a job event; what went wrong, if anything. Spawned so that when the action is
+/// abandoned the invocation runs on to its end, as Lambda's does, instead of being cut off
+/// inside the warm environment, which would leave it a half-delivered event.
+async fn deliver(host: &Arc<LambdaHost>, event: &Value) -> Option<String> {
+    let (host, event) = (Arc::clone(host), event.clone());
+    match tokio::spawn(async move { host.invoke(event).await }).await {
+        Ok(Ok(invocation)) => invocation
+            .response
+            .err()
+            .map(|e| format!("the invocation failed: {e}")),
+        Ok(Err(e)) => Some(e.to_string()),
+        Err(e) => Some(format!("the invocation did not complete: {e}")),
     }
 }

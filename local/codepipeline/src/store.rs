@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::SystemTime;
 
+use tokio::sync::watch;
+
 /// An action's status as ListActionExecutions reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActionStatus {
@@ -29,6 +31,8 @@ impl ActionStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExecutionStatus {
     InProgress,
+    /// StopPipelineExecution was called: in-progress actions finish or are abandoned.
+    Stopping,
     Succeeded,
     Failed,
     Stopped,
@@ -38,6 +42,7 @@ impl ExecutionStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             ExecutionStatus::InProgress => "InProgress",
+            ExecutionStatus::Stopping => "Stopping",
             ExecutionStatus::Succeeded => "Succeeded",
             ExecutionStatus::Failed => "Failed",
             ExecutionStatus::Stopped => "Stopped",
@@ -48,6 +53,7 @@ impl ExecutionStatus {
     pub fn event_state(self) -> &'static str {
         match self {
             ExecutionStatus::InProgress => "STARTED",
+            ExecutionStatus::Stopping => "STOPPING",
             ExecutionStatus::Succeeded => "SUCCEEDED",
             ExecutionStatus::Failed => "FAILED",
             ExecutionStatus::Stopped => "STOPPED",
@@ -139,6 +145,17 @@ pub struct Job {
     pub result: Option<JobResult>,
     /// Results refused because one was already recorded (a duplicate delivery reporting again).
     pub refused: u32,
+    /// Its action was abandoned (StopPipelineExecution with `abandon`): a result reported
+    /// later is refused, as for a job no longer in progress.
+    pub abandoned: bool,
+}
+
+/// A StopPipelineExecution request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopRequest {
+    /// Abandon the in-progress actions rather than let them finish.
+    pub abandon: bool,
+    pub reason: Option<String>,
 }
 
 /// Everything, behind one mutex (the engine and the API server share it).
@@ -146,4 +163,33 @@ pub struct Job {
 pub struct Store {
     pub executions: HashMap<String, Execution>,
     pub jobs: HashMap<String, Job>,
+    /// The stop request of each execution, by id: the API sends it, the run watches it (so
+    /// that an abandon interrupts the action's wait at once rather than at its next poll).
+    pub stops: HashMap<String, watch::Sender<Option<StopRequest>>>,
+}
+
+impl Store {
+    /// Records a stop request and wakes the execution's run.
+    pub fn request_stop(&mut self, execution_id: &str, request: StopRequest) {
+        if request.abandon {
+            self.abandon_jobs(execution_id);
+        }
+        self.stops
+            .entry(execution_id.to_owned())
+            .or_default()
+            .send_replace(Some(request));
+    }
+
+    /// The stop request of an execution, if any.
+    pub fn stop_request(&self, execution_id: &str) -> Option<StopRequest> {
+        self.stops.get(execution_id)?.borrow().clone()
+    }
+
+    /// Marks the execution's jobs still waiting for a result as abandoned.
+    pub fn abandon_jobs(&mut self, execution_id: &str) {
+        self.jobs
+            .values_mut()
+            .filter(|j| j.execution_id == execution_id && j.result.is_none())
+            .for_each(|j| j.abandoned = true);
+    }
 }

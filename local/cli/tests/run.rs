@@ -777,3 +777,121 @@ fn a_failing_unit_test_fails_the_build_with_the_test_output() {
     assert!(subject.starts_with("FAILED in Build"), "{subject}");
     let _ = std::fs::remove_dir_all(repo);
 }
+
+/// A run abandoned while Tune follows its tuning job: the execution is Stopped, the Tune action
+/// Abandoned, Notify stops the tuning job the run left running (its training jobs with it) and
+/// the email says which; no process of the run remains.
+#[test]
+fn a_run_abandoned_mid_tuning_leaves_no_job_running_and_the_email_says_which() {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+
+    let repo = sample_copy("abandoned");
+    // The tuning job's training jobs (named <tuning job>-NNN-<hash>) run until stopped; the
+    // Train stage's job and the build's unit tests do not.
+    edit(
+        &repo,
+        "src/train.py",
+        "def main(argv=None):\n",
+        "def main(argv=None):\n    import re\n    if re.search(r\"-\\d{3}-[0-9a-f]{8}$\", os.environ.get(\"TRAINING_JOB_NAME\", \"\")):\n        time.sleep(600)\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sagemaker-cicd"))
+        .arg("run")
+        .arg(&repo)
+        .args(["--json", "--poll", "0.2", "--project"])
+        .arg(project_root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let stdout = child.stdout.take().unwrap();
+    let report = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
+    let stderr = child.stderr.take().unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let (mut endpoint, mut execution, mut seen) = (None, None, Vec::new());
+    // Wait until the Tune action follows the tuning job's training jobs.
+    loop {
+        let line = lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|e| panic!("no tuning job in time ({e}): {seen:#?}"));
+        seen.push(line.clone());
+        if let Some(at) = line.split("CodePipeline at ").nth(1) {
+            endpoint = Some(at.trim().to_owned());
+        }
+        if let Some(rest) = line.split(", execution ").nth(1) {
+            execution = rest.split(',').next().map(|id| id.trim().to_owned());
+        }
+        if line.contains("TrainAndTune: InProgress")
+            && line.contains(" - Tuning job ")
+            && !line.contains(" 0 running")
+        {
+            break;
+        }
+    }
+    let (endpoint, execution) = (
+        endpoint.expect("endpoint"),
+        execution.expect("execution id"),
+    );
+    let training = descendants(pid);
+    let aws = project_root().join(".venv/bin/aws");
+    let stopped = Command::new(&aws)
+        .args([
+            "codepipeline",
+            "stop-pipeline-execution",
+            "--endpoint-url",
+            &endpoint,
+        ])
+        .args([
+            "--region",
+            "us-east-1",
+            "--pipeline-name",
+            "sagemaker-cicd-pipeline",
+        ])
+        .args([
+            "--pipeline-execution-id",
+            &execution,
+            "--abandon",
+            "--reason",
+            "not this one",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .output()
+        .unwrap();
+    assert!(
+        stopped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stopped.stderr)
+    );
+
+    let status = exit_status_by(&mut child, deadline);
+    assert_eq!(status.code(), Some(1), "a run that did not succeed");
+    let report: Value = serde_json::from_str(&report.join().unwrap()).unwrap();
+    let run = &report["executions"][0];
+    assert_eq!(run["status"], "Stopped", "{run:#}");
+    assert_eq!(
+        action(run, "TrainAndTune")["status"],
+        "Abandoned",
+        "{run:#}"
+    );
+    let (subject, body) = only_email(run);
+    assert!(subject.starts_with("STOPPED"), "{subject}");
+    let left = body
+        .split("JOBS LEFT RUNNING\n\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no JOBS LEFT RUNNING in {body}"));
+    assert!(
+        left.starts_with("  Stopped the tuning job sagemaker-cicd-"),
+        "{body}"
+    );
+    assert!(body.contains("not this one"), "the reason: {body}");
+    assert_none_running(training);
+    let _ = std::fs::remove_dir_all(repo);
+}

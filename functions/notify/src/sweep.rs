@@ -11,8 +11,11 @@ use tracing::{info, warn};
 
 /// The lineage tag that names the execution (model-repo's `naming::tag::EXECUTION`).
 pub const EXECUTION_TAG: &str = "pipeline:execution-id";
-/// At most this many pages of in-progress jobs are looked through (100 per page).
-const PAGES: usize = 10;
+/// At most this many in-progress jobs of each kind are looked through.
+const MAX_JOBS: usize = 1000;
+
+/// A job in progress: its kind, name and ARN.
+type Found = (JobKind, String, String);
 
 /// Where the Notify function looks for leftovers.
 #[derive(Debug, Clone)]
@@ -101,68 +104,54 @@ impl Sweeper {
         sweep
     }
 
-    async fn running_tuning_jobs(
-        &self,
-        prefix: &str,
-    ) -> Result<Vec<(JobKind, String, String)>, String> {
+    async fn running_tuning_jobs(&self, prefix: &str) -> Result<Vec<Found>, String> {
+        let mut pages = self
+            .sagemaker
+            .list_hyper_parameter_tuning_jobs()
+            .status_equals(HyperParameterTuningJobStatus::InProgress)
+            .name_contains(prefix)
+            .max_results(100)
+            .into_paginator()
+            .items()
+            .send();
         let mut out = Vec::new();
-        let mut token = None;
-        for _ in 0..PAGES {
-            let page = self
-                .sagemaker
-                .list_hyper_parameter_tuning_jobs()
-                .status_equals(HyperParameterTuningJobStatus::InProgress)
-                .name_contains(prefix)
-                .max_results(100)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| DisplayErrorContext(e).to_string())?;
-            out.extend(
-                page.hyper_parameter_tuning_job_summaries()
-                    .iter()
-                    .filter_map(|j| {
-                        Some((
-                            JobKind::Tuning,
-                            j.hyper_parameter_tuning_job_name()?.to_owned(),
-                            j.hyper_parameter_tuning_job_arn()?.to_owned(),
-                        ))
-                    }),
-            );
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
+        while let Some(job) = pages.next().await {
+            let job = job.map_err(|e| DisplayErrorContext(e).to_string())?;
+            out.push((
+                JobKind::Tuning,
+                job.hyper_parameter_tuning_job_name()
+                    .unwrap_or_default()
+                    .to_owned(),
+                job.hyper_parameter_tuning_job_arn()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ));
+            if out.len() >= MAX_JOBS {
                 break;
             }
         }
         Ok(out)
     }
 
-    async fn running_training_jobs(
-        &self,
-        prefix: &str,
-    ) -> Result<Vec<(JobKind, String, String)>, String> {
+    async fn running_training_jobs(&self, prefix: &str) -> Result<Vec<Found>, String> {
+        let mut pages = self
+            .sagemaker
+            .list_training_jobs()
+            .status_equals(TrainingJobStatus::InProgress)
+            .name_contains(prefix)
+            .max_results(100)
+            .into_paginator()
+            .items()
+            .send();
         let mut out = Vec::new();
-        let mut token = None;
-        for _ in 0..PAGES {
-            let page = self
-                .sagemaker
-                .list_training_jobs()
-                .status_equals(TrainingJobStatus::InProgress)
-                .name_contains(prefix)
-                .max_results(100)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| DisplayErrorContext(e).to_string())?;
-            out.extend(page.training_job_summaries().iter().filter_map(|j| {
-                Some((
-                    JobKind::Training,
-                    j.training_job_name()?.to_owned(),
-                    j.training_job_arn()?.to_owned(),
-                ))
-            }));
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
+        while let Some(job) = pages.next().await {
+            let job = job.map_err(|e| DisplayErrorContext(e).to_string())?;
+            out.push((
+                JobKind::Training,
+                job.training_job_name().unwrap_or_default().to_owned(),
+                job.training_job_arn().unwrap_or_default().to_owned(),
+            ));
+            if out.len() >= MAX_JOBS {
                 break;
             }
         }

@@ -465,13 +465,11 @@ fn text_summary(summary: &Summary) -> String {
         }
     }
     out.push_str(&format!(
-        "\nPipeline execution {} {} in {:.1}s; its {} training job(s) ran {:.1}s in all \
-         (tuning runs them side by side).\n",
+        "\nPipeline execution {} {} in {:.1}s; {}.\n",
         report.execution_id,
         report.status,
         report.seconds,
-        training_jobs.len(),
-        training_seconds,
+        training_line(training_jobs.len(), *training_seconds),
     ));
     for email in emails {
         out.push_str(&format!(
@@ -497,6 +495,18 @@ fn text_summary(summary: &Summary) -> String {
 }
 
 /// Every message published to the stack's topics, as the email subscriber gets it.
+/// What the run's training jobs took. (An empty sum of floats is -0.0, which reads wrong.)
+fn training_line(jobs: usize, seconds: f64) -> String {
+    match jobs {
+        0 => "no training job ran".to_owned(),
+        1 => format!("its training job ran {:.1}s", seconds.max(0.0)),
+        n => format!(
+            "its {n} training jobs ran {:.1}s in all (tuning runs them side by side)",
+            seconds.max(0.0)
+        ),
+    }
+}
+
 fn emails(services: &Services, stack: &Stack) -> Vec<Email> {
     let Ok(data) = services.moto().api_data() else {
         return Vec::new();
@@ -607,6 +617,17 @@ async fn serve(project: Option<PathBuf>, json: bool) -> Result<i32, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_training_time_reads_well_for_none_one_and_many() {
+        let none: f64 = std::iter::empty::<f64>().sum();
+        assert_eq!(training_line(0, none), "no training job ran");
+        assert_eq!(training_line(1, 3.25), "its training job ran 3.2s");
+        assert_eq!(
+            training_line(8, 41.0),
+            "its 8 training jobs ran 41.0s in all (tuning runs them side by side)"
+        );
+    }
 
     #[test]
     fn stack_names_follow_the_template_rule() {

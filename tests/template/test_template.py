@@ -873,8 +873,9 @@ class TemplateTest(unittest.TestCase):
 
     # -- UserParameters
 
-    def user_parameters(self):
-        """(label, action name, binary, CloudFormation-resolved UserParameters) for every variant."""
+    def lambda_actions(self):
+        """(label, values, conditions, action, binary, CloudFormation-resolved UserParameters) for
+        every Lambda action of every variant."""
         for label, params, conditions in self.variants:
             values = Values(self.template, params)
             for stage in self.pipeline(conditions)["Stages"]:
@@ -884,7 +885,12 @@ class TemplateTest(unittest.TestCase):
                         binary = fn["Metadata"]["BuildProperties"]["Binary"]
                         self.assertIn(binary, self.binaries, f"no workspace binary {binary}")
                         text = values.evaluate(action["Configuration"]["UserParameters"])
-                        yield label, action["Name"], binary, text
+                        yield label, values, conditions, action, binary, text
+
+    def user_parameters(self):
+        """(label, action name, binary, CloudFormation-resolved UserParameters) for every variant."""
+        for label, _, _, action, binary, text in self.lambda_actions():
+            yield label, action["Name"], binary, text
 
     def test_user_parameters_fit(self):
         for label, action, _, text in self.user_parameters():
@@ -901,27 +907,22 @@ class TemplateTest(unittest.TestCase):
         parameter at its longest, the resolved text fits; each variable is a whole JSON string
         (so that the functions' checks of what it may hold keep it one)."""
         checked = set()
-        for label, params, conditions in self.variants:
-            values = Values(self.template, params)
-            longest = longest_variable_values(values, params)
-            for stage in self.pipeline(conditions)["Stages"]:
-                for action in stage["Actions"]:
-                    if action["ActionTypeId"]["Provider"] != "Lambda":
-                        continue
-                    text = values.evaluate(action["Configuration"]["UserParameters"])
-                    for m in VARIABLE.finditer(text):
-                        self.assertIn(m.groups(), longest, f"{action['Name']}: no longest value of {m.group(0)}")
-                        quoted = text[m.start() - 1 : m.end() + 1]
-                        self.assertEqual(quoted, f'"{m.group(0)}"', f"{action['Name']}: {m.group(0)} is not a whole JSON string")
-                    with self.subTest(label, action=action["Name"]):
-                        resolved = VARIABLE.sub(lambda m: longest[m.groups()], text)
-                        self.assertLessEqual(
-                            len(resolved),
-                            USER_PARAMETERS_MAX,
-                            f"{action['Name']}: {len(resolved)} characters with the variables resolved",
-                        )
-                        self.assertIsInstance(json.loads(resolved), dict)
-                        checked.add(action["Name"])
+        for label, values, _, action, _, text in self.lambda_actions():
+            name = action["Name"]
+            longest = longest_variable_values(values, values.params)
+            for m in VARIABLE.finditer(text):
+                self.assertIn(m.groups(), longest, f"{name}: no longest value of {m.group(0)}")
+                quoted = text[m.start() - 1 : m.end() + 1]
+                self.assertEqual(quoted, f'"{m.group(0)}"', f"{name}: {m.group(0)} is not a whole JSON string")
+            with self.subTest(label, action=name):
+                resolved = VARIABLE.sub(lambda m: longest[m.groups()], text)
+                self.assertLessEqual(
+                    len(resolved),
+                    USER_PARAMETERS_MAX,
+                    f"{name}: {len(resolved)} characters with the variables resolved",
+                )
+                self.assertIsInstance(json.loads(resolved), dict)
+                checked.add(name)
         self.assertEqual(
             {"StartTraining", "TrainAndTune", "Evaluate", "DeployStaging", "DeployProduction"}, checked
         )
@@ -963,15 +964,8 @@ class TemplateTest(unittest.TestCase):
 
     def lambda_settings(self):
         """(label, action name, binary, merged settings) for every Lambda action of every variant."""
-        for label, params, conditions in self.variants:
-            values = Values(self.template, params)
-            for stage in self.pipeline(conditions)["Stages"]:
-                for action in stage["Actions"]:
-                    if action["ActionTypeId"]["Provider"] == "Lambda":
-                        _, fn = self.function_of(action)
-                        binary = fn["Metadata"]["BuildProperties"]["Binary"]
-                        text = values.evaluate(action["Configuration"]["UserParameters"])
-                        yield label, action["Name"], binary, self.settings(values, conditions, action, text)
+        for label, values, conditions, action, binary, text in self.lambda_actions():
+            yield label, action["Name"], binary, self.settings(values, conditions, action, text)
 
     def test_user_parameters_match_the_settings(self):
         seen = set()

@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
-use crate::protocol::{ApiError, ErrorCode};
+use crate::protocol::{ApiError, ErrorCode, Timestamp};
 use crate::service::Service;
 
 /// The operations answered here (ListTags and AddTags for this service's own jobs).
@@ -121,6 +121,68 @@ fn page<T>(
     let next = (end < items.len()).then(|| end.to_string());
     let page = items.into_iter().skip(start).take(end - start).collect();
     Ok((page, next))
+}
+
+/// The filters and the order that ListTrainingJobs and ListHyperParameterTuningJobs share.
+struct JobQuery<'a> {
+    name_contains: Option<&'a str>,
+    status_equals: Option<&'a str>,
+    creation_time_after: Option<Timestamp>,
+    creation_time_before: Option<Timestamp>,
+    last_modified_time_after: Option<Timestamp>,
+    last_modified_time_before: Option<Timestamp>,
+    sort_by: Option<&'a str>,
+    sort_order: Option<&'a str>,
+}
+
+/// What a job shows to a [`JobQuery`].
+trait Listed {
+    fn name(&self) -> &str;
+    fn status(&self) -> &'static str;
+    fn created(&self) -> Timestamp;
+    fn modified(&self) -> Timestamp;
+}
+
+impl JobQuery<'_> {
+    /// The jobs that match, in the order asked for.
+    fn select<'j, T: Listed>(
+        &self,
+        jobs: impl Iterator<Item = &'j T>,
+    ) -> Result<Vec<&'j T>, ApiError> {
+        let descending = descending(self.sort_order)?;
+        let part = self.name_contains.map(str::to_ascii_lowercase);
+        let mut jobs: Vec<&T> = jobs
+            .filter(|j| {
+                part.as_deref()
+                    .is_none_or(|p| j.name().to_ascii_lowercase().contains(p))
+                    && self.status_equals.is_none_or(|s| s == j.status())
+                    && self.creation_time_after.is_none_or(|t| j.created() > t)
+                    && self.creation_time_before.is_none_or(|t| j.created() < t)
+                    && self
+                        .last_modified_time_after
+                        .is_none_or(|t| j.modified() > t)
+                    && self
+                        .last_modified_time_before
+                        .is_none_or(|t| j.modified() < t)
+            })
+            .collect();
+        match self.sort_by.unwrap_or("CreationTime") {
+            "CreationTime" => {
+                jobs.sort_by(|a, b| (a.created(), a.name()).cmp(&(b.created(), b.name())))
+            }
+            "Name" => jobs.sort_by(|a, b| a.name().cmp(b.name())),
+            "Status" => jobs.sort_by_key(|j| (j.status(), j.created())),
+            other => {
+                return Err(ApiError::validation(format!(
+                    "SortBy `{other}` is not Name, CreationTime or Status"
+                )));
+            }
+        }
+        if descending {
+            jobs.reverse();
+        }
+        Ok(jobs)
+    }
 }
 
 /// `SortOrder`: Ascending (the default) or Descending.

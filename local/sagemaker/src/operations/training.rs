@@ -7,7 +7,7 @@ use sagemaker_requests::CreateTrainingJobRequest;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{descending, page};
+use super::{JobQuery, Listed, page};
 use crate::protocol::{self, ApiError, Timestamp, json_response};
 use crate::service::Service;
 use crate::shapes::{self, TrainingJobSummary};
@@ -105,52 +105,35 @@ struct ListTrainingJobs {
     training_plan_arn_equals: Option<String>,
 }
 
+impl Listed for TrainingJob {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn status(&self) -> &'static str {
+        self.status.as_str()
+    }
+    fn created(&self) -> Timestamp {
+        self.creation_time
+    }
+    fn modified(&self) -> Timestamp {
+        self.last_modified_time
+    }
+}
+
 pub fn list(service: &Service, body: &[u8]) -> Result<Response, ApiError> {
     let request: ListTrainingJobs = protocol::parse(body)?;
-    let descending = descending(request.sort_order.as_deref())?;
     let store = service.store();
-    let mut jobs: Vec<&TrainingJob> = store
-        .training
-        .values()
-        .filter(|job| {
-            let name_ok = request.name_contains.as_deref().is_none_or(|part| {
-                job.name
-                    .to_ascii_lowercase()
-                    .contains(&part.to_ascii_lowercase())
-            });
-            let status_ok = request
-                .status_equals
-                .as_deref()
-                .is_none_or(|s| s == job.status.as_str());
-            name_ok
-                && status_ok
-                && request
-                    .creation_time_after
-                    .is_none_or(|t| job.creation_time > t)
-                && request
-                    .creation_time_before
-                    .is_none_or(|t| job.creation_time < t)
-                && request
-                    .last_modified_time_after
-                    .is_none_or(|t| job.last_modified_time > t)
-                && request
-                    .last_modified_time_before
-                    .is_none_or(|t| job.last_modified_time < t)
-        })
-        .collect();
-    match request.sort_by.as_deref().unwrap_or("CreationTime") {
-        "CreationTime" => jobs.sort_by_key(|j| (j.creation_time, j.name.clone())),
-        "Name" => jobs.sort_by(|a, b| a.name.cmp(&b.name)),
-        "Status" => jobs.sort_by_key(|j| (j.status.as_str(), j.creation_time)),
-        other => {
-            return Err(ApiError::validation(format!(
-                "SortBy `{other}` is not Name, CreationTime or Status"
-            )));
-        }
+    let jobs = JobQuery {
+        name_contains: request.name_contains.as_deref(),
+        status_equals: request.status_equals.as_deref(),
+        creation_time_after: request.creation_time_after,
+        creation_time_before: request.creation_time_before,
+        last_modified_time_after: request.last_modified_time_after,
+        last_modified_time_before: request.last_modified_time_before,
+        sort_by: request.sort_by.as_deref(),
+        sort_order: request.sort_order.as_deref(),
     }
-    if descending {
-        jobs.reverse();
-    }
+    .select(store.training.values())?;
     let (jobs, next_token) = page(jobs, request.next_token.as_deref(), request.max_results)?;
     let summaries: Vec<TrainingJobSummary> = jobs.into_iter().map(Into::into).collect();
     let mut answer = json!({ "TrainingJobSummaries": summaries });

@@ -10,7 +10,7 @@ use sagemaker_requests::CreateHyperParameterTuningJobRequest;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{descending, page};
+use super::{JobQuery, Listed, descending, page};
 use crate::protocol::{self, ApiError, Timestamp, json_response};
 use crate::service::Service;
 use crate::shapes::{
@@ -241,49 +241,35 @@ struct ListTuningJobs {
 
 /// ListHyperParameterTuningJobs: what the Notify function sweeps (the InProgress jobs of a
 /// stack) and what `aws sagemaker list-hyper-parameter-tuning-jobs` shows.
+impl Listed for TuningJob {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn status(&self) -> &'static str {
+        self.status.as_str()
+    }
+    fn created(&self) -> Timestamp {
+        self.creation_time
+    }
+    fn modified(&self) -> Timestamp {
+        self.last_modified_time
+    }
+}
+
 pub fn list(service: &Service, body: &[u8]) -> Result<Response, ApiError> {
     let request: ListTuningJobs = protocol::parse(body)?;
-    let descending = descending(request.sort_order.as_deref())?;
     let store = service.store();
-    let mut tunings: Vec<&TuningJob> = store
-        .tuning
-        .values()
-        .filter(|t| {
-            request.name_contains.as_deref().is_none_or(|part| {
-                t.name
-                    .to_ascii_lowercase()
-                    .contains(&part.to_ascii_lowercase())
-            }) && request
-                .status_equals
-                .as_deref()
-                .is_none_or(|s| s == t.status.as_str())
-                && request
-                    .creation_time_after
-                    .is_none_or(|at| t.creation_time > at)
-                && request
-                    .creation_time_before
-                    .is_none_or(|at| t.creation_time < at)
-                && request
-                    .last_modified_time_after
-                    .is_none_or(|at| t.last_modified_time > at)
-                && request
-                    .last_modified_time_before
-                    .is_none_or(|at| t.last_modified_time < at)
-        })
-        .collect();
-    match request.sort_by.as_deref().unwrap_or("CreationTime") {
-        "CreationTime" => tunings.sort_by_key(|t| (t.creation_time, t.name.clone())),
-        "Name" => tunings.sort_by(|a, b| a.name.cmp(&b.name)),
-        "Status" => tunings.sort_by_key(|t| (t.status.as_str(), t.creation_time)),
-        other => {
-            return Err(ApiError::validation(format!(
-                "SortBy `{other}` is not Name, CreationTime or Status"
-            )));
-        }
+    let tunings = JobQuery {
+        name_contains: request.name_contains.as_deref(),
+        status_equals: request.status_equals.as_deref(),
+        creation_time_after: request.creation_time_after,
+        creation_time_before: request.creation_time_before,
+        last_modified_time_after: request.last_modified_time_after,
+        last_modified_time_before: request.last_modified_time_before,
+        sort_by: request.sort_by.as_deref(),
+        sort_order: request.sort_order.as_deref(),
     }
-    if descending {
-        tunings.reverse();
-    }
+    .select(store.tuning.values())?;
     let (tunings, next_token) = page(tunings, request.next_token.as_deref(), request.max_results)?;
     let summaries: Vec<serde_json::Value> = tunings
         .into_iter()
